@@ -17,6 +17,8 @@
 //! * [`wire`] — bytes on the wire, pure functions: [`wire::zmtp`], [`wire::spot`], [`wire::swim`].
 //! * [`link`] — one ZMTP connection: greeting, handshake, frames, heartbeats, write queues.
 //! * [`swim`] — membership (SWIM + Lifeguard).
+//! * [`pubsub`] — topic directory, subscriptions, patterns, routing, per-peer queues.
+//! * `sim` (feature `sim`) — deterministic simulator on a virtual clock.
 //! * [`time`], [`endpoint`], [`error`], [`limits`] — the vocabulary shared by everything else.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -27,10 +29,14 @@ pub mod endpoint;
 pub mod error;
 pub mod limits;
 pub mod link;
+pub mod pubsub;
 pub mod rng;
 pub mod swim;
 pub mod time;
 pub mod wire;
+
+#[cfg(feature = "sim")]
+pub mod sim;
 
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

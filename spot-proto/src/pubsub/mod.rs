@@ -1,0 +1,1 @@
+//! Pub/sub: topic directory, subscriptions and patterns, routing, per-peer queues.

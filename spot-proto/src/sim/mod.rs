@@ -1,0 +1,1 @@
+//! Deterministic simulator: virtual clock, seeded network faults.
