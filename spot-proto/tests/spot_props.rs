@@ -422,3 +422,72 @@ fn x_spot_round_trips_and_tolerates_garbage() {
     QuickCheck::new().quickcheck(round_trip as fn(Vec<u8>, u64, u16, Vec<u8>) -> bool);
     QuickCheck::new().quickcheck(garbage as fn(Vec<u8>) -> bool);
 }
+
+// ---- the PUBLISH hot path allocates nothing ----
+
+/// Counts heap allocations made by the current thread (other test threads do not interfere).
+mod counting_allocator {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) struct Counting;
+
+    // The only unsafe code in this test crate: a pass-through to the system allocator that
+    // bumps a thread-local counter.
+    #[allow(unsafe_code)]
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+            // SAFETY: forwards the caller's layout unchanged.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System.alloc` with this layout (see `alloc`).
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    /// Allocations made by this thread while `f` runs.
+    pub(crate) fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
+        let before = ALLOCATIONS.with(Cell::get);
+        let out = f();
+        (ALLOCATIONS.with(Cell::get) - before, out)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting_allocator::Counting = counting_allocator::Counting;
+
+#[test]
+fn decoding_a_publish_allocates_nothing_whatever_the_payload_size() {
+    let limits = limits();
+    for payload_len in [0usize, 16, 1 << 10, 1 << 20] {
+        // Frames as a ZMTP decoder hands them out: slices of one shared read buffer.
+        let mut wire = vec![0x01u8];
+        wire.extend_from_slice(b"game:score");
+        wire.extend(std::iter::repeat_n(0xab, payload_len));
+        let buffer = Bytes::from(wire);
+        let frames = [Bytes::new(), buffer.slice(0..1), buffer.slice(1..11), buffer.slice(11..)];
+        let (allocations, decoded) =
+            counting_allocator::allocations_during(|| SpotCommand::decode(&frames, &limits));
+        let Ok(SpotCommand::Publish { topic, data }) = decoded else {
+            panic!("not a PUBLISH: {decoded:?}");
+        };
+        assert_eq!(allocations, 0, "payload of {payload_len} bytes");
+        assert_eq!(topic.as_str(), "game:score");
+        assert_eq!(data.len(), payload_len);
+
+        let mut out = Vec::with_capacity(4);
+        let command = SpotCommand::Publish { topic, data };
+        let (allocations, ()) = counting_allocator::allocations_during(|| {
+            command.encode_into(Envelope::Delimited, &mut out)
+        });
+        assert_eq!(allocations, 0, "encoding a PUBLISH into a reused Vec");
+        assert_eq!(out.len(), 4);
+    }
+}
