@@ -4,7 +4,8 @@ use bytes::Bytes;
 
 use super::code::{Capabilities, CommandCode};
 use super::directory::{DirectoryPage, TopicOwner, decode_node_id_frame, encode_node_id_frame};
-use super::fields::{NodeId, Pattern, Topic, read_u32_frame, u32_frame};
+use super::fields::{NodeId, Pattern, Topic};
+use super::layout::{read_u32_frame, u32_frame};
 use super::membership::{MemberListPage, PushPull};
 use super::relay::RelayedPublish;
 use super::session::Hello;

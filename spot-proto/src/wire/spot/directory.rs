@@ -2,7 +2,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::fields::{NodeId, Reader, Topic, put_count, put_endpoint, put_node_id, put_topic};
+use super::fields::{NodeId, Topic};
+use super::layout::{Reader, put_count, put_endpoint, put_node_id, put_topic};
 use crate::endpoint::Endpoint;
 use crate::{DecodeError, Limits};
 

@@ -4,7 +4,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::directory::{page_flags, read_page_flags};
-use super::fields::{NodeId, Reader, Tag, Utf8Bytes, put_count, put_endpoint, put_node_id};
+use super::fields::{NodeId, Tag, Utf8Bytes};
+use super::layout::{Reader, put_count, put_endpoint, put_node_id};
 use crate::endpoint::Endpoint;
 use crate::{DecodeError, Limits};
 

@@ -35,6 +35,7 @@ mod code;
 mod command;
 mod directory;
 mod fields;
+mod layout;
 mod membership;
 mod relay;
 mod session;

@@ -2,7 +2,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::fields::{NodeId, Reader, Topic, put_node_id};
+use super::fields::{NodeId, Topic};
+use super::layout::{Reader, put_node_id};
 use crate::{DecodeError, Limits};
 
 /// RELAYED_PUBLISH (0x40): `[relay][topic][data]`.

@@ -3,7 +3,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::code::{Capabilities, PROTOCOL_VERSION};
-use super::fields::{NodeId, Reader, put_endpoint, put_node_id};
+use super::fields::NodeId;
+use super::layout::{Reader, put_endpoint, put_node_id};
 use crate::endpoint::Endpoint;
 use crate::{DecodeError, Limits};
 

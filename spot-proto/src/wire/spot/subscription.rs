@@ -5,7 +5,8 @@
 use bytes::Bytes;
 
 use super::code::CommandCode;
-use super::fields::{Pattern, Reader, Topic};
+use super::fields::{Pattern, Topic};
+use super::layout::Reader;
 use crate::{DecodeError, Limits};
 
 /// The outcome a SUBSCRIBE_ACK reports. Values this version does not know are carried as
