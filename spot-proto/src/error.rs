@@ -116,6 +116,21 @@ pub enum DecodeError {
         /// Frames present after the command byte.
         got: usize,
     },
+    /// The command frame of a SPOT message is not exactly one byte long.
+    #[error("SPOT command frame has {len} bytes, expected 1")]
+    BadCommandFrame {
+        /// Length of the frame where the one-byte command code belongs.
+        len: usize,
+    },
+    /// A field that must not be empty (topic, pattern, node id, endpoint, tag key) is empty.
+    #[error("empty {what}")]
+    EmptyField {
+        /// The field.
+        what: &'static str,
+    },
+    /// An endpoint carried in a SPOT command does not parse.
+    #[error("invalid endpoint in a SPOT command: {0}")]
+    InvalidEndpoint(#[source] EndpointParseError),
 
     // ---- SWIM datagrams (wire::swim) ----
     /// The datagram does not start with the SWIM magic.

@@ -18,6 +18,8 @@ pub struct Limits {
     pub max_topic_len: usize,
     /// Most topics in one QUERY_RESP (or directory answer).
     pub max_topics_per_query_resp: usize,
+    /// Most members in one MEMBER_LIST_RESP page (SPOT extension).
+    pub max_members_per_resp: usize,
     /// Most member updates decoded from one SWIM datagram.
     pub max_updates_per_datagram: usize,
     /// Largest SWIM datagram sent or accepted (bytes); 1400 avoids IP fragmentation.
@@ -37,6 +39,7 @@ impl Default for Limits {
             max_command_size: 64 << 10,
             max_topic_len: 1024,
             max_topics_per_query_resp: 100_000,
+            max_members_per_resp: 10_000,
             max_updates_per_datagram: 64,
             max_datagram_size: 1400,
             max_member_id_len: 255,
