@@ -10,7 +10,8 @@ pub struct Limits {
     pub max_frame_size: u64,
     /// Largest multipart message accepted, all frames together (bytes). At least 4 MiB.
     pub max_message_size: u64,
-    /// Most frames in one multipart message.
+    /// Most frames in one multipart message. QUERY_RESP carries one topic per frame, so this is at
+    /// least `max_topics_per_query_resp + 2`; memory stays bounded by `max_message_size`.
     pub max_frames_per_message: usize,
     /// Largest ZMTP command body accepted (READY, SUBSCRIBE, PING, ...).
     pub max_command_size: usize,
@@ -35,7 +36,7 @@ impl Default for Limits {
         Limits {
             max_frame_size: 8 << 20,
             max_message_size: 8 << 20,
-            max_frames_per_message: 64,
+            max_frames_per_message: 100_002,
             max_command_size: 64 << 10,
             max_topic_len: 1024,
             max_topics_per_query_resp: 100_000,
@@ -65,5 +66,7 @@ mod tests {
         assert!(l.max_message_size >= 4 << 20);
         assert!(l.max_frame_size >= l.max_message_size.min(4 << 20));
         assert!(l.max_datagram_size <= 1400);
+        // A full QUERY_RESP ([code][count][topic] x N) must fit in one message.
+        assert!(l.max_frames_per_message >= l.max_topics_per_query_resp + 2);
     }
 }
