@@ -10,11 +10,14 @@ use bytes::Bytes;
 use crate::Limits;
 use crate::wire::spot::{Envelope, SpotCommand};
 
+/// A fuzz body: takes raw fuzzer input, panics only on a bug.
+pub type FuzzBody = fn(&[u8]);
+
 /// Every fuzz target, by the name `cargo fuzz` knows it under, with its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("spot_command", spot_command)];
+pub const TARGETS: &[(&str, FuzzBody)] = &[("spot_command", spot_command)];
 
 /// Looks a target up by name.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<FuzzBody> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
