@@ -101,6 +101,10 @@ pub enum DecodeError {
         /// Configured limit.
         limit: usize,
     },
+    /// A READY command carries no `Socket-Type` property (RFC 23 makes it mandatory, and a
+    /// listener cannot pick its answering socket type without it).
+    #[error("READY without a Socket-Type property")]
+    MissingSocketType,
 
     // ---- SPOT commands (wire::spot) ----
     /// A SPOT message with no frames, or an empty command frame.
