@@ -6,6 +6,8 @@
 //! move with the payload size, while the plain copy grows with it.
 //!
 //! Run: `cargo bench -p spot-proto --bench codec`. Results: BENCHMARKS.md.
+// criterion's macros generate undocumented public items.
+#![allow(missing_docs)]
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
