@@ -361,3 +361,85 @@ fn garbage_commands_never_panic() {
     }
     quickcheck(prop as fn(Vec<u8>, Vec<u8>) -> bool);
 }
+
+mod link_props {
+    use super::*;
+    use spot_proto::Instant;
+    use spot_proto::link::{Link, LinkConfig, LinkEvent};
+    use spot_proto::wire::zmtp::SocketType;
+
+    /// Feeds `stream` to a fresh link in the given pieces; returns its events and whether the
+    /// drain contract held (transmit and events terminate, `Closed` comes last).
+    fn run(config: LinkConfig, stream: &[u8], cuts: &[u16]) -> (Vec<LinkEvent>, bool) {
+        let mut link = Link::new(config, Instant::ZERO);
+        let mut events = Vec::new();
+        for (i, piece) in split_at_cuts(stream, cuts).into_iter().enumerate() {
+            let now = Instant::from_millis(i as u64);
+            link.handle_read(now, BytesMut::from(piece));
+            link.handle_timeout(now);
+            let mut chunks = 0;
+            while link.poll_transmit().is_some() {
+                chunks += 1;
+                if chunks > 100_000 {
+                    return (events, false);
+                }
+            }
+            while let Some(e) = link.poll_event() {
+                events.push(e);
+            }
+        }
+        let closed_positions: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, LinkEvent::Closed(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let contract = match closed_positions[..] {
+            [] => !link.is_closed(),
+            [i] => i + 1 == events.len() && link.is_closed() && link.poll_timeout().is_none(),
+            _ => false,
+        };
+        (events, contract)
+    }
+
+    fn dealer_script(items: &[WireItem]) -> Vec<u8> {
+        let mut stream = Greeting::null(ZmtpVersion::V3_1).to_bytes().to_vec();
+        Ready::with_identity(SocketType::Dealer, Bytes::new()).encode(&mut stream);
+        stream.extend(encode_all(items));
+        stream
+    }
+
+    #[test]
+    fn any_split_of_a_peer_stream_gives_the_link_the_same_events() {
+        fn prop(items: Vec<WireItem>, cuts: Vec<u16>) -> bool {
+            let stream = dealer_script(&items);
+            let (whole, ok_whole) = run(LinkConfig::listener(), &stream, &[]);
+            let (split, ok_split) = run(LinkConfig::listener(), &stream, &cuts);
+            ok_whole && ok_split && whole == split && !whole.is_empty()
+        }
+        quickcheck(prop as fn(Vec<WireItem>, Vec<u16>) -> bool);
+    }
+
+    #[test]
+    fn garbage_never_panics_a_link() {
+        fn prop(garbage: Vec<u8>, cuts: Vec<u16>, prefix: u8, dialer: bool) -> bool {
+            // No prefix, a valid greeting, or a greeting and a READY before the garbage.
+            let mut stream = Vec::new();
+            if prefix % 3 >= 1 {
+                stream.extend(Greeting::null(ZmtpVersion::V3_1).to_bytes());
+            }
+            if prefix % 3 == 2 {
+                let peer = if dialer { SocketType::Router } else { SocketType::Dealer };
+                Ready::with_identity(peer, Bytes::new()).encode(&mut stream);
+            }
+            stream.extend_from_slice(&garbage);
+            let config = if dialer {
+                LinkConfig::dialer(SocketType::Dealer)
+            } else {
+                LinkConfig::listener()
+            };
+            run(config.with_limits(small_limits()), &stream, &cuts).1
+        }
+        quickcheck(prop as fn(Vec<u8>, Vec<u16>, u8, bool) -> bool);
+    }
+}
