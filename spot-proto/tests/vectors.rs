@@ -252,7 +252,7 @@ fn our_raw_peers_streams_decode_except_the_deliberately_bad_greetings() {
             let Event::Ours(bytes) = event else { continue };
             decoder.feed(BytesMut::from(&bytes[..]));
             if !parser.is_complete() {
-                match parser.parse(decoder.buffer_mut()) {
+                match decoder.parse_greeting(&mut parser) {
                     Ok(_) => {}
                     Err(e) => {
                         greeting_error = Some(e);

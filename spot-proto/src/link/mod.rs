@@ -243,7 +243,7 @@ impl Link {
         }
         self.decoder.feed(data);
         if self.state == LinkState::Greeting {
-            match self.greeting.parse(self.decoder.buffer_mut()) {
+            match self.decoder.parse_greeting(&mut self.greeting) {
                 Err(error) => return self.fail(CloseReason::Protocol(error)),
                 Ok(GreetingStatus::Complete(greeting)) => self.on_peer_greeting(greeting),
                 Ok(_) => return,
