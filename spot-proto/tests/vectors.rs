@@ -4,10 +4,14 @@
 //! * Codec: every recorded greeting parses in its recorded chunks and byte by byte; every frame a
 //!   peer sent decodes, and our encoder rebuilds it byte for byte from its meaning (READY of each
 //!   socket type, both subscription forms, PING/PONG, `[topic][payload]` including LONG).
+//! * Link: the `ours>` lines are replayed as a scripted peer against a `Link` playing the real
+//!   peer's role (see `vectors/replay.rs`).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 #[path = "vectors/capture.rs"]
 mod capture;
+#[path = "vectors/replay.rs"]
+mod replay;
 
 use std::collections::BTreeSet;
 
@@ -248,7 +252,7 @@ fn our_raw_peers_streams_decode_except_the_deliberately_bad_greetings() {
             let Event::Ours(bytes) = event else { continue };
             decoder.feed(BytesMut::from(&bytes[..]));
             if !parser.is_complete() {
-                match parser.parse(decoder.buffer_mut()) {
+                match decoder.parse_greeting(&mut parser) {
                     Ok(_) => {}
                     Err(e) => {
                         greeting_error = Some(e);
@@ -312,4 +316,9 @@ fn query_resp_through_a_libzmq_router_keeps_its_delimiter() {
     assert_eq!(messages[1][3].len(), 300, "the LONG PUBLISH payload");
     let router = Ready::with_identity(SocketType::Router, Bytes::new());
     assert_eq!(router.encoded_len(), frames[0].len());
+}
+
+#[test]
+fn link_replays_every_capture() {
+    replay::replay_all(&all_conns());
 }

@@ -281,6 +281,65 @@ fn decoded_payloads_point_into_the_read_buffer() {
 }
 
 #[test]
+fn with_separate_read_buffers_only_straddling_frames_are_copied() {
+    fn prop(items: Vec<WireItem>, cuts: Vec<u16>) -> TestResult {
+        let stream = encode_all(&items);
+        if stream.is_empty() {
+            return TestResult::discard();
+        }
+        // Where each data frame's header and body sit in the stream.
+        let mut spans = Vec::new();
+        let mut rest = BytesMut::from(&stream[..]);
+        let mut offset = 0;
+        while let Some(frame) = spot_proto::wire::zmtp::Frame::decode(&mut rest, u64::MAX).unwrap()
+        {
+            let header_len = frame.header.len();
+            if !frame.header.is_command() {
+                spans.push((offset, offset + header_len, frame.body.len()));
+            }
+            offset += header_len + frame.body.len();
+        }
+        // Separate allocations, one per read.
+        let pieces: Vec<BytesMut> =
+            split_at_cuts(&stream, &cuts).into_iter().map(BytesMut::from).collect();
+        let mut starts = Vec::new();
+        let mut at = 0;
+        for p in &pieces {
+            starts.push((at, p.len(), p.as_ptr() as usize));
+            at += p.len();
+        }
+        let mut decoder = StreamDecoder::new(&Limits::default());
+        let mut got = Vec::new();
+        for piece in pieces {
+            decoder.feed(piece);
+            drain(&mut decoder, &mut got);
+        }
+        let bodies: Vec<Bytes> = got
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Message(m) => Some(m),
+                _ => None,
+            })
+            .flat_map(Message::into_iter)
+            .collect();
+        if bodies.len() != spans.len() {
+            return TestResult::failed();
+        }
+        for (body, (frame_start, body_start, len)) in bodies.iter().zip(spans) {
+            let inside =
+                starts.iter().find(|(s, n, _)| *s <= frame_start && body_start + len <= s + n);
+            if let (Some((piece_start, _, base)), true) = (inside, len > 0)
+                && body.as_ptr() as usize != base + (body_start - piece_start)
+            {
+                return TestResult::failed();
+            }
+        }
+        TestResult::passed()
+    }
+    quickcheck(prop as fn(Vec<WireItem>, Vec<u16>) -> TestResult);
+}
+
+#[test]
 fn a_large_payload_is_not_copied() {
     // 1 MiB payload in one read: the decoded frame is the very same memory.
     let payload = vec![0xabu8; 1 << 20];
@@ -318,7 +377,7 @@ fn garbage_never_panics() {
         for piece in split_at_cuts(&stream, &cuts) {
             decoder.feed(BytesMut::from(piece));
             if !parser.is_complete() {
-                if parser.parse(decoder.buffer_mut()).is_err() {
+                if decoder.parse_greeting(&mut parser).is_err() {
                     return true;
                 }
                 if !parser.is_complete() {
@@ -360,4 +419,86 @@ fn garbage_commands_never_panic() {
         matches!(decoder.decode(), Ok(Some(Item::Command(_))) | Ok(Some(Item::InvalidCommand(_))))
     }
     quickcheck(prop as fn(Vec<u8>, Vec<u8>) -> bool);
+}
+
+mod link_props {
+    use super::*;
+    use spot_proto::Instant;
+    use spot_proto::link::{Link, LinkConfig, LinkEvent};
+    use spot_proto::wire::zmtp::SocketType;
+
+    /// Feeds `stream` to a fresh link in the given pieces; returns its events and whether the
+    /// drain contract held (transmit and events terminate, `Closed` comes last).
+    fn run(config: LinkConfig, stream: &[u8], cuts: &[u16]) -> (Vec<LinkEvent>, bool) {
+        let mut link = Link::new(config, Instant::ZERO);
+        let mut events = Vec::new();
+        for (i, piece) in split_at_cuts(stream, cuts).into_iter().enumerate() {
+            let now = Instant::from_millis(i as u64);
+            link.handle_read(now, BytesMut::from(piece));
+            link.handle_timeout(now);
+            let mut chunks = 0;
+            while link.poll_transmit().is_some() {
+                chunks += 1;
+                if chunks > 100_000 {
+                    return (events, false);
+                }
+            }
+            while let Some(e) = link.poll_event() {
+                events.push(e);
+            }
+        }
+        let closed_positions: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, LinkEvent::Closed(_)))
+            .map(|(i, _)| i)
+            .collect();
+        let contract = match closed_positions[..] {
+            [] => !link.is_closed(),
+            [i] => i + 1 == events.len() && link.is_closed() && link.poll_timeout().is_none(),
+            _ => false,
+        };
+        (events, contract)
+    }
+
+    fn dealer_script(items: &[WireItem]) -> Vec<u8> {
+        let mut stream = Greeting::null(ZmtpVersion::V3_1).to_bytes().to_vec();
+        Ready::with_identity(SocketType::Dealer, Bytes::new()).encode(&mut stream);
+        stream.extend(encode_all(items));
+        stream
+    }
+
+    #[test]
+    fn any_split_of_a_peer_stream_gives_the_link_the_same_events() {
+        fn prop(items: Vec<WireItem>, cuts: Vec<u16>) -> bool {
+            let stream = dealer_script(&items);
+            let (whole, ok_whole) = run(LinkConfig::listener(), &stream, &[]);
+            let (split, ok_split) = run(LinkConfig::listener(), &stream, &cuts);
+            ok_whole && ok_split && whole == split && !whole.is_empty()
+        }
+        quickcheck(prop as fn(Vec<WireItem>, Vec<u16>) -> bool);
+    }
+
+    #[test]
+    fn garbage_never_panics_a_link() {
+        fn prop(garbage: Vec<u8>, cuts: Vec<u16>, prefix: u8, dialer: bool) -> bool {
+            // No prefix, a valid greeting, or a greeting and a READY before the garbage.
+            let mut stream = Vec::new();
+            if prefix % 3 >= 1 {
+                stream.extend(Greeting::null(ZmtpVersion::V3_1).to_bytes());
+            }
+            if prefix % 3 == 2 {
+                let peer = if dialer { SocketType::Router } else { SocketType::Dealer };
+                Ready::with_identity(peer, Bytes::new()).encode(&mut stream);
+            }
+            stream.extend_from_slice(&garbage);
+            let config = if dialer {
+                LinkConfig::dialer(SocketType::Dealer)
+            } else {
+                LinkConfig::listener()
+            };
+            run(config.with_limits(small_limits()), &stream, &cuts).1
+        }
+        quickcheck(prop as fn(Vec<u8>, Vec<u16>, u8, bool) -> bool);
+    }
 }

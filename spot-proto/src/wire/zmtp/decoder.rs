@@ -1,9 +1,12 @@
 //! The incremental stream decoder: owned read buffers in, whole messages and commands out.
 
+use std::collections::VecDeque;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::command::Command;
-use super::frame::{FrameHeader, checked_size};
+use super::frame::{FLAG_LONG, FrameHeader, LONG_HEADER_LEN, SHORT_HEADER_LEN, checked_size};
+use super::greeting::{GreetingParser, GreetingStatus};
 use super::message::Message;
 use crate::error::DecodeError;
 use crate::limits::Limits;
@@ -35,13 +38,14 @@ pub struct DecoderStats {
 /// Decodes the frame stream that follows the greeting.
 ///
 /// * **Input:** [`StreamDecoder::feed`] takes the owned `BytesMut` buffers a driver read, in
-///   order, split anywhere. A buffer that continues the previous one in memory (a driver that
-///   reads into one `BytesMut` and hands out `split()` pieces) is joined without copying;
-///   otherwise only the bytes of a frame still incomplete are copied to join them.
+///   order, split anywhere.
 /// * **Output:** [`StreamDecoder::decode`] returns the next complete [`Item`], or `Ok(None)`
 ///   when more bytes are needed. Call it until `Ok(None)` after every `feed`.
-/// * **Zero copy:** every frame body is `split_to(..).freeze()` of the buffer, so the cost per
-///   message does not depend on the payload size.
+/// * **Zero copy:** every frame body is `split_to(..).freeze()` of a read buffer, so the cost
+///   per message does not depend on the payload size. Only a frame that straddles two read
+///   buffers is copied (its missing part appended to its first part) — unless the buffers are
+///   contiguous in memory (a driver that reads into one `BytesMut` and hands out `split()`
+///   pieces), which are joined in O(1) without any copy.
 /// * **Limits:** `max_frame_size`, `max_message_size`, `max_frames_per_message` and
 ///   `max_command_size` of [`Limits`] are enforced as soon as a frame header is readable, before
 ///   any of its body is buffered.
@@ -51,11 +55,14 @@ pub struct DecoderStats {
 ///   accepted; a COMMAND frame with MORE is one whole command (MORE ignored); a command between
 ///   the frames of a multipart message is delivered at once and does not disturb the message.
 ///
-/// The greeting precedes the frames on the wire: feed the first read buffers, let a
-/// [`super::GreetingParser`] consume the greeting from [`StreamDecoder::buffer_mut`], then decode.
+/// The greeting precedes the frames on the wire: feed the first read buffers, let
+/// [`StreamDecoder::parse_greeting`] consume it, then decode.
 #[derive(Debug)]
 pub struct StreamDecoder {
+    /// The read buffer being decoded.
     buf: BytesMut,
+    /// Later read buffers, not contiguous with `buf`, untouched so far.
+    queue: VecDeque<BytesMut>,
     max_frame: u64,
     max_message: u64,
     max_frames: usize,
@@ -72,6 +79,7 @@ impl StreamDecoder {
     pub fn new(limits: &Limits) -> Self {
         StreamDecoder {
             buf: BytesMut::new(),
+            queue: VecDeque::new(),
             max_frame: limits.max_frame_size,
             max_message: limits.max_message_size,
             max_frames: limits.max_frames_per_message,
@@ -86,19 +94,63 @@ impl StreamDecoder {
 
     /// Appends bytes read from the transport.
     pub fn feed(&mut self, chunk: BytesMut) {
-        // `unsplit` moves `chunk` in when `buf` is empty and joins contiguous buffers in O(1).
-        self.buf.unsplit(chunk);
+        if chunk.is_empty() {
+            return;
+        }
+        if self.queue.is_empty() && (self.buf.is_empty() || contiguous(&self.buf, &chunk)) {
+            // Moves `chunk` in when `buf` is empty; joins contiguous buffers in O(1).
+            self.buf.unsplit(chunk);
+        } else {
+            self.queue.push_back(chunk);
+        }
     }
 
-    /// The buffered, not yet decoded bytes (for the greeting parser, which consumes the first 64
-    /// bytes of the stream from the front of this buffer).
-    pub fn buffer_mut(&mut self) -> &mut BytesMut {
-        &mut self.buf
+    /// Feeds buffered bytes to `parser` until the greeting is complete or the bytes run out,
+    /// consuming exactly the greeting's bytes. Frames decode from what follows.
+    pub fn parse_greeting(
+        &mut self,
+        parser: &mut GreetingParser,
+    ) -> Result<GreetingStatus, DecodeError> {
+        loop {
+            let status = parser.parse(&mut self.buf)?;
+            if matches!(status, GreetingStatus::Complete(_)) || !self.buf.is_empty() {
+                return Ok(status);
+            }
+            match self.queue.pop_front() {
+                Some(next) => self.buf = next,
+                None => return Ok(status),
+            }
+        }
     }
 
     /// Bytes buffered but not yet decoded.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() + self.queue.iter().map(BytesMut::len).sum::<usize>()
+    }
+
+    /// Makes `buf` hold at least `n` bytes if enough are buffered; returns whether it does.
+    /// Moves to the next read buffer without copying when `buf` is used up; otherwise copies
+    /// only the missing bytes from the following buffers.
+    fn fill_to(&mut self, n: usize) -> bool {
+        while self.buf.len() < n {
+            let Some(next) = self.queue.front_mut() else {
+                return false;
+            };
+            if self.buf.is_empty() || contiguous(&self.buf, next) {
+                if let Some(next) = self.queue.pop_front() {
+                    self.buf.unsplit(next);
+                }
+                continue;
+            }
+            let take = (n - self.buf.len()).min(next.len());
+            self.buf.reserve(n - self.buf.len());
+            self.buf.extend_from_slice(&next[..take]);
+            next.advance(take);
+            if next.is_empty() {
+                self.queue.pop_front();
+            }
+        }
+        true
     }
 
     /// Whether some frames of a multipart message arrived but not its last one.
@@ -131,6 +183,17 @@ impl StreamDecoder {
             let header = match self.pending {
                 Some(header) => header,
                 None => {
+                    if !self.fill_to(1) {
+                        return Ok(None);
+                    }
+                    let header_len = if self.buf[0] & FLAG_LONG != 0 {
+                        LONG_HEADER_LEN
+                    } else {
+                        SHORT_HEADER_LEN
+                    };
+                    if !self.fill_to(header_len) {
+                        return Ok(None);
+                    }
                     let Some(header) = FrameHeader::parse(&self.buf) else {
                         return Ok(None);
                     };
@@ -141,7 +204,7 @@ impl StreamDecoder {
             };
             // Limits were checked, so the size fits in usize.
             let size = usize::try_from(header.size()).unwrap_or(usize::MAX);
-            if self.buf.len() - header.len() < size {
+            if !self.fill_to(header.len().saturating_add(size)) {
                 return Ok(None);
             }
             self.pending = None;
@@ -188,6 +251,12 @@ impl StreamDecoder {
         }
         Ok(())
     }
+}
+
+/// Whether `next` starts where `buf` ends in memory (then `unsplit` joins them in O(1), or
+/// copies if they merely sit side by side in two allocations — rare and still correct).
+fn contiguous(buf: &BytesMut, next: &BytesMut) -> bool {
+    buf.as_ptr() as usize + buf.len() == next.as_ptr() as usize
 }
 
 #[cfg(test)]

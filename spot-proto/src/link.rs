@@ -1,1 +1,0 @@
-//! One ZMTP connection.
