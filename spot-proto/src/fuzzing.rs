@@ -5,11 +5,14 @@
 //! checked-in corpus in `fuzz/corpus/<target>/` through them. A body panics only when it finds a
 //! bug: a codec that panics, or an invariant (round trip, bound) that does not hold.
 
+use core::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 
-use crate::Limits;
+use crate::link::{Link, LinkConfig, LinkEvent, LinkState};
 use crate::wire::spot::{Envelope, SpotCommand};
-use crate::wire::zmtp::{Item, Message, StreamDecoder};
+use crate::wire::zmtp::{Item, Message, SocketType, StreamDecoder, ZmtpVersion};
+use crate::{Instant, Limits};
 
 /// A fuzz body: takes raw fuzzer input, panics only on a bug.
 pub type FuzzBody = fn(&[u8]);
@@ -19,6 +22,7 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("spot_command", spot_command),
     ("zmtp_stream", zmtp_stream),
     ("zmtp_roundtrip", zmtp_roundtrip),
+    ("zmtp_link", zmtp_link),
 ];
 
 /// Looks a target up by name.
@@ -118,5 +122,136 @@ pub fn zmtp_roundtrip(data: &[u8]) {
         let (items, error) = decode_chunked(&chunks, &limits);
         assert_eq!(error, None);
         assert_eq!(items, vec![Item::Message(message.clone())]);
+    }
+}
+
+/// The link configuration a fuzz input's first byte selects: role and socket type (bits 0..2),
+/// announced version (bit 3), heartbeats (bit 4), a small high-water mark (bit 5).
+fn link_config_from(selector: u8) -> LinkConfig {
+    const DIALER_TYPES: [SocketType; 4] =
+        [SocketType::Dealer, SocketType::XSub, SocketType::Sub, SocketType::Router];
+    let base = match selector & 0x07 {
+        0..=3 => LinkConfig::dialer(DIALER_TYPES[usize::from(selector & 0x03)]),
+        _ => LinkConfig::listener(),
+    };
+    let version = if selector & 0x08 != 0 { ZmtpVersion::V3_0 } else { ZmtpVersion::V3_1 };
+    let mut config = base.with_version(version).with_limits(tight_limits());
+    if selector & 0x10 != 0 {
+        config = config.with_heartbeat(Duration::from_millis(100), Duration::from_millis(300));
+    }
+    if selector & 0x20 != 0 {
+        config = config.with_hwm(4, 1 << 16, crate::link::HwmPolicy::DropNewest);
+    }
+    config
+}
+
+/// A well-behaved peer for `config`'s link: the partner socket type it expects.
+fn partner_config(config: &LinkConfig) -> LinkConfig {
+    use crate::link::LinkRole;
+    match config.role {
+        LinkRole::Listener => LinkConfig::dialer(SocketType::Dealer),
+        LinkRole::Dialer { .. } => LinkConfig::listener(),
+    }
+}
+
+/// A new link for `config`; with `handshake`, a well-behaved partner first completes the
+/// handshake with it in memory.
+fn start_link(config: LinkConfig, handshake: bool, now: Instant, closed_seen: &mut bool) -> Link {
+    let mut link = Link::new(config.clone(), now);
+    if handshake {
+        let mut peer = Link::new(partner_config(&config), now);
+        let mut peer_closed = false;
+        for _ in 0..4 {
+            for chunk in drain_link(&mut link, closed_seen) {
+                peer.handle_read(now, BytesMut::from(&chunk[..]));
+            }
+            for chunk in drain_link(&mut peer, &mut peer_closed) {
+                link.handle_read(now, BytesMut::from(&chunk[..]));
+            }
+        }
+    }
+    link
+}
+
+/// Drains every output of `link`, checking the event contract: `Closed` comes once and last,
+/// and a closed link reports itself closed.
+fn drain_link(link: &mut Link, closed_seen: &mut bool) -> Vec<bytes::Bytes> {
+    let mut out = Vec::new();
+    while let Some(chunk) = link.poll_transmit() {
+        out.push(chunk);
+    }
+    while let Some(event) = link.poll_event() {
+        assert!(!*closed_seen, "event {event:?} after Closed");
+        if let LinkEvent::Closed(_) = event {
+            *closed_seen = true;
+            assert!(link.is_closed());
+        }
+    }
+    assert!(link.queued_messages() <= link.config().data_hwm.max(1) + 1);
+    out
+}
+
+/// The ZMTP connection state machine on arbitrary peer behaviour. Byte 0 picks the link's role,
+/// version and options ([`link_config_from`]); byte 1's low bit says whether a well-behaved peer
+/// first completes the handshake (so the fuzzer starts in the ready state). The rest is a list of
+/// operations, each an opcode byte and, for some, a length-prefixed argument: feed peer bytes,
+/// advance time, send data, subscribe, cancel, close the transport, close locally. Nothing may
+/// panic, `Closed` is the last event, a closed link stays closed, and the data queue respects its
+/// high-water mark.
+pub fn zmtp_link(data: &[u8]) {
+    let [selector, start, rest @ ..] = data else { return };
+    let config = link_config_from(*selector);
+    let mut now = Instant::ZERO;
+    let mut closed_seen = false;
+    let mut link = start_link(config, start & 1 == 1, now, &mut closed_seen);
+    let mut rest = rest;
+    while let Some((&op, tail)) = rest.split_first() {
+        let (arg, tail) = match tail.split_first() {
+            Some((&len, body)) if matches!(op % 7, 0 | 2 | 3 | 4) => {
+                let take = usize::from(len).min(body.len());
+                (&body[..take], &body[take..])
+            }
+            _ => (&[][..], tail),
+        };
+        rest = tail;
+        let was_closed = link.is_closed();
+        match op % 7 {
+            0 => link.handle_read(now, BytesMut::from(arg)),
+            1 => {
+                now += Duration::from_millis(u64::from(op / 7) * 25);
+                link.handle_timeout(now);
+            }
+            2 if !arg.is_empty() => {
+                let _ = link.send(Message::from_frames(frames_from(arg)));
+            }
+            3 => {
+                let _ = link.subscribe(bytes::Bytes::copy_from_slice(arg));
+            }
+            4 => {
+                let _ = link.cancel(bytes::Bytes::copy_from_slice(arg));
+            }
+            5 => link.handle_transport_closed(now),
+            6 => link.close(),
+            _ => {}
+        }
+        drain_link(&mut link, &mut closed_seen);
+        if was_closed {
+            assert_eq!(link.state(), LinkState::Closed, "a closed link came back to life");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_link_selector_can_start_from_a_completed_handshake() {
+        for selector in 0..=0x3f_u8 {
+            let mut closed = false;
+            let link = start_link(link_config_from(selector), true, Instant::ZERO, &mut closed);
+            assert!(link.is_ready(), "selector {selector:#x}: {:?}", link.state());
+            assert!(!closed);
+        }
     }
 }
