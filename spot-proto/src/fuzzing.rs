@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("zmtp_stream", zmtp_stream),
     ("zmtp_roundtrip", zmtp_roundtrip),
     ("zmtp_link", zmtp_link),
+    ("swim_datagram", swim_datagram),
 ];
 
 /// Looks a target up by name.
@@ -238,6 +239,28 @@ pub fn zmtp_link(data: &[u8]) {
         if was_closed {
             assert_eq!(link.state(), LinkState::Closed, "a closed link came back to life");
         }
+    }
+}
+
+/// SWIM datagram and full-state decode on arbitrary bytes: nothing panics, and whatever decodes
+/// re-encodes (with every one of its updates, within the size limit) to bytes that decode to the
+/// same value.
+pub fn swim_datagram(data: &[u8]) {
+    use crate::wire::swim::{FullState, SwimDatagram};
+    let limits = Limits::default();
+    let bytes = Bytes::copy_from_slice(data);
+    if let Ok(datagram) = SwimDatagram::decode(&bytes, &limits) {
+        let mut out = BytesMut::new();
+        let taken = datagram.encode(&limits, &mut out);
+        assert_eq!(taken, datagram.updates.len(), "re-encoding dropped updates");
+        assert!(out.len() <= limits.max_datagram_size);
+        let again = SwimDatagram::decode(&out.freeze(), &limits);
+        assert_eq!(again.as_ref(), Ok(&datagram), "round trip changed {datagram:?}");
+    }
+    if let Ok(state) = FullState::decode(&bytes, &limits) {
+        let (blob, count) = state.encode(&limits);
+        assert_eq!(count, state.members.len());
+        assert_eq!(FullState::decode(&blob, &limits).as_ref(), Ok(&state));
     }
 }
 

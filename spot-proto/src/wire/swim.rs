@@ -1,1 +1,0 @@
-//! SWIM datagrams.

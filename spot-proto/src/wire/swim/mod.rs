@@ -1,0 +1,298 @@
+//! SWIM datagrams (UDP, on the same port number as the node's TCP listener), format version 1.
+//!
+//! A datagram is a clear header, exactly one probe message ([`SwimMessage`]) and as many member
+//! updates ([`MemberUpdate`]) as fit [`Limits::max_datagram_size`]:
+//!
+//! | bytes | field | notes |
+//! |---|---|---|
+//! | 2 | magic | `53 57` (`"SW"`) |
+//! | 1 | version | `01` ([`SWIM_VERSION`]) |
+//! | 1 | flags | bit 0 ENCRYPTED; other bits zero |
+//! | 8 | cluster id | `u64` LE ([`cluster_id_from_name`]) |
+//! | 1 + 12 + 16 | key id, nonce, tag | only when ENCRYPTED; the rest is then ciphertext |
+//! | 1 + n | sender | node id (1..=255 bytes) |
+//! | 1 + … | message | kind byte and body ([`SwimMessage`]) |
+//! | 1 | update count | ≤ [`Limits::max_updates_per_datagram`] |
+//! | … | updates | [`MemberUpdate`] × count |
+//!
+//! The full-state blob carried in the PUSH_PULL extension's opaque `state` frame is
+//! [`FullState`]. `docs/SWIM.md` specifies every byte, with a worked example.
+//!
+//! Decoding borrows nothing and copies little: node ids and tags are slices of the received
+//! [`Bytes`]; only host and inproc names become `String`s (inside [`Endpoint`]).
+//! Encryption is not implemented yet: the header has room for it, and a datagram with the
+//! ENCRYPTED flag decodes to [`DecodeError::Unauthenticated`] because no key is configured.
+
+mod message;
+mod reader;
+mod state;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use message::{
+    KIND_ACK, KIND_GOSSIP, KIND_NACK, KIND_PING, KIND_PING_REQ, KIND_PUSH_PULL_REQUEST, SwimMessage,
+};
+pub use state::{FullState, FullStateKind};
+pub use update::{MemberUpdate, UpdateKind};
+
+use reader::Reader;
+use update::{MIN_UPDATE_LEN, node_id_len, put_node_id, read_node_id};
+
+use crate::endpoint::Endpoint;
+use crate::wire::spot::NodeId;
+use crate::{DecodeError, Limits};
+
+/// The first two bytes of every SWIM datagram.
+pub const SWIM_MAGIC: [u8; 2] = *b"SW";
+/// The datagram format version this crate speaks.
+pub const SWIM_VERSION: u8 = 1;
+/// Header flag: the datagram is encrypted (key id, nonce and tag follow the cluster id).
+pub const FLAG_ENCRYPTED: u8 = 0x01;
+/// Length of the nonce of an encrypted datagram.
+pub const NONCE_LEN: usize = 12;
+/// Length of the authentication tag of an encrypted datagram.
+pub const AUTH_TAG_LEN: usize = 16;
+/// Bytes of the clear header before the sender: magic, version, flags, cluster id.
+pub const CLEAR_HEADER_LEN: usize = 12;
+
+/// The cluster id of a cluster name: 64-bit FNV-1a of its UTF-8 bytes (stable forever).
+pub fn cluster_id_from_name(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A decoded SWIM datagram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwimDatagram {
+    /// The sender's cluster.
+    pub cluster_id: u64,
+    /// The sending member's node id.
+    pub sender: NodeId,
+    /// The probe message.
+    pub message: SwimMessage,
+    /// The piggybacked member updates.
+    pub updates: Vec<MemberUpdate>,
+}
+
+fn max_updates(limits: &Limits) -> usize {
+    limits.max_updates_per_datagram.min(usize::from(u8::MAX))
+}
+
+impl SwimDatagram {
+    /// Decodes a datagram of any cluster. Every violation is a typed [`DecodeError`]; the update
+    /// count is checked against the bytes present before anything is allocated.
+    pub fn decode(datagram: &Bytes, limits: &Limits) -> Result<Self, DecodeError> {
+        Self::decode_inner(datagram, None, limits)
+    }
+
+    /// Decodes a datagram and checks that it belongs to `cluster_id`
+    /// ([`DecodeError::ClusterMismatch`] otherwise).
+    pub fn decode_for_cluster(
+        datagram: &Bytes,
+        cluster_id: u64,
+        limits: &Limits,
+    ) -> Result<Self, DecodeError> {
+        Self::decode_inner(datagram, Some(cluster_id), limits)
+    }
+
+    fn decode_inner(
+        datagram: &Bytes,
+        expected_cluster: Option<u64>,
+        limits: &Limits,
+    ) -> Result<Self, DecodeError> {
+        if datagram.len() > limits.max_datagram_size {
+            return Err(DecodeError::TooLarge {
+                what: "SWIM datagram",
+                size: datagram.len() as u64,
+                limit: limits.max_datagram_size as u64,
+            });
+        }
+        let mut reader = Reader::new(datagram);
+        let magic: [u8; 2] = reader.array("SWIM magic")?;
+        if magic != SWIM_MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        let version = reader.u8("SWIM version")?;
+        if version != SWIM_VERSION {
+            return Err(DecodeError::UnsupportedSwimVersion { version });
+        }
+        let flags = reader.u8("SWIM flags")?;
+        if flags & !FLAG_ENCRYPTED != 0 {
+            return Err(DecodeError::InvalidValue { what: "SWIM flags", value: u64::from(flags) });
+        }
+        let cluster_id = reader.u64("cluster id")?;
+        if expected_cluster.is_some_and(|expected| expected != cluster_id) {
+            return Err(DecodeError::ClusterMismatch);
+        }
+        if flags & FLAG_ENCRYPTED != 0 {
+            let key_id = reader.u8("key id")?;
+            reader.take(NONCE_LEN, "nonce")?;
+            reader.take(AUTH_TAG_LEN, "authentication tag")?;
+            // No key is ever configured in this version: nothing can be authenticated.
+            return Err(DecodeError::Unauthenticated { key_id });
+        }
+        let sender = read_node_id(&mut reader, limits)?;
+        let message = SwimMessage::read(&mut reader, limits)?;
+        let count = usize::from(reader.u8("update count")?);
+        let limit = max_updates(limits);
+        if count > limit {
+            return Err(DecodeError::TooLarge {
+                what: "updates per datagram",
+                size: count as u64,
+                limit: limit as u64,
+            });
+        }
+        let needed = count * MIN_UPDATE_LEN;
+        if needed > reader.remaining() {
+            return Err(DecodeError::Truncated {
+                what: "member updates",
+                needed,
+                available: reader.remaining(),
+            });
+        }
+        let mut updates = Vec::with_capacity(count);
+        for _ in 0..count {
+            updates.push(MemberUpdate::read(&mut reader, limits)?);
+        }
+        reader.finish("SWIM datagram")?;
+        Ok(SwimDatagram { cluster_id, sender, message, updates })
+    }
+
+    /// Encodes the datagram into `buf`, with as many of its updates as fit
+    /// [`Limits::max_datagram_size`] and [`Limits::max_updates_per_datagram`], taken in order
+    /// (the first that does not fit ends the list). Returns how many updates it took.
+    pub fn encode(&self, limits: &Limits, buf: &mut BytesMut) -> usize {
+        let mut writer =
+            DatagramWriter::new(buf, self.cluster_id, &self.sender, &self.message, limits);
+        for update in &self.updates {
+            if !writer.push(update) {
+                break;
+            }
+        }
+        writer.finish()
+    }
+
+    /// Encodes the datagram into a new buffer (all updates that fit; see [`Self::encode`]).
+    pub fn to_bytes(&self, limits: &Limits) -> Bytes {
+        let mut buf = BytesMut::with_capacity(limits.max_datagram_size.min(64 << 10));
+        self.encode(limits, &mut buf);
+        buf.freeze()
+    }
+}
+
+/// Writes one datagram into a [`BytesMut`]: the header and message at once, then updates one by
+/// one while they fit the size and count limits.
+///
+/// ```
+/// # use bytes::BytesMut;
+/// # use spot_proto::Limits;
+/// # use spot_proto::wire::spot::NodeId;
+/// # use spot_proto::wire::swim::{DatagramWriter, MemberUpdate, SwimMessage, UpdateKind};
+/// let limits = Limits::default();
+/// let me = NodeId::copy_from_str("a", &limits).unwrap();
+/// let dead = MemberUpdate { id: NodeId::copy_from_str("b", &limits).unwrap(), incarnation: 2, kind: UpdateKind::Dead };
+/// let mut buf = BytesMut::new();
+/// let mut writer = DatagramWriter::new(&mut buf, 7, &me, &SwimMessage::Ack { seq: 1 }, &limits);
+/// assert!(writer.push(&dead));
+/// assert_eq!(writer.finish(), 1);
+/// ```
+pub struct DatagramWriter<'b> {
+    buf: &'b mut BytesMut,
+    start: usize,
+    count_pos: usize,
+    count: usize,
+    max_len: usize,
+    max_count: usize,
+}
+
+impl<'b> DatagramWriter<'b> {
+    /// Writes the header and the message; updates follow with [`Self::push`].
+    pub fn new(
+        buf: &'b mut BytesMut,
+        cluster_id: u64,
+        sender: &NodeId,
+        message: &SwimMessage,
+        limits: &Limits,
+    ) -> Self {
+        let start = buf.len();
+        buf.reserve(CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1);
+        buf.put_slice(&SWIM_MAGIC);
+        buf.put_u8(SWIM_VERSION);
+        buf.put_u8(0);
+        buf.put_u64_le(cluster_id);
+        put_node_id(buf, Some(sender));
+        message.encode(buf);
+        let count_pos = buf.len();
+        buf.put_u8(0);
+        DatagramWriter {
+            buf,
+            start,
+            count_pos,
+            count: 0,
+            max_len: limits.max_datagram_size,
+            max_count: max_updates(limits),
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether nothing was written (never: the header is written at once).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether an update of `encoded_len` bytes still fits.
+    pub fn fits(&self, encoded_len: usize) -> bool {
+        self.count < self.max_count && self.len() + encoded_len <= self.max_len
+    }
+
+    /// Appends an update if it fits; returns whether it did.
+    pub fn push(&mut self, update: &MemberUpdate) -> bool {
+        if !self.fits(update.encoded_len()) {
+            return false;
+        }
+        update.encode(self.buf);
+        self.count += 1;
+        true
+    }
+
+    /// Appends an update already encoded by [`MemberUpdate::encode`] or
+    /// [`MemberUpdate::to_bytes`], if it fits; returns whether it did.
+    pub fn push_encoded(&mut self, encoded: &[u8]) -> bool {
+        if !self.fits(encoded.len()) {
+            return false;
+        }
+        self.buf.put_slice(encoded);
+        self.count += 1;
+        true
+    }
+
+    /// Updates written so far.
+    pub fn update_count(&self) -> usize {
+        self.count
+    }
+
+    /// Completes the datagram; returns how many updates it holds.
+    pub fn finish(self) -> usize {
+        self.buf[self.count_pos] = self.count as u8;
+        self.count
+    }
+}
+
+/// Where a datagram goes: a member's advertised endpoint (the driver sends UDP to the same port
+/// number) and the encoded bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The receiver's advertised endpoint.
+    pub to: Endpoint,
+    /// The encoded datagram.
+    pub payload: Bytes,
+}
