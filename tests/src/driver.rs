@@ -139,6 +139,9 @@ impl Transcript {
 
 /// One [`Link`] driven over a blocking [`TcpStream`].
 ///
+/// Writes block (with a 5 s write timeout): to drive two links from one thread, keep what is
+/// in flight smaller than the loopback socket buffers, or give each link its own thread.
+///
 /// Every wait takes a timeout and returns a [`DriveError`] (whose `Display` says what was
 /// awaited, the link state, the unmatched events and the first bytes of both directions)
 /// instead of hanging. Events the link emits go to an inbox; the `wait_*` helpers remove the
@@ -416,15 +419,21 @@ impl LinkDriver {
     ) -> DriveResult<T> {
         let start = std::time::Instant::now();
         let found = self.drive_until(timeout, what, |driver| {
-            for index in 0..driver.inbox.len() {
-                if let Some(found) = pick(&driver.inbox[index]) {
-                    driver.inbox.remove(index);
-                    return Some(Ok(found));
-                }
+            if let Some(found) = driver.take_map(&mut pick) {
+                return Some(Ok(found));
             }
             driver.link.is_closed().then_some(Err(()))
         })?;
         found.map_err(|()| self.error(what, start.elapsed()))
+    }
+
+    /// Removes and returns (mapped by `pick`) the first inbox event `pick` accepts, without
+    /// driving the link: for predicates that drive several links from one thread.
+    pub fn take_map<T>(&mut self, mut pick: impl FnMut(&LinkEvent) -> Option<T>) -> Option<T> {
+        let (index, found) =
+            self.inbox.iter().enumerate().find_map(|(i, event)| Some((i, pick(event)?)))?;
+        self.inbox.remove(index);
+        Some(found)
     }
 
     /// Waits for the handshake to complete and returns the peer.

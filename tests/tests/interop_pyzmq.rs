@@ -242,24 +242,57 @@ fn a_pyzmq_pub_dialing_our_listener_is_refused_with_error() {
     assert!(!events.iter().any(|e| e == "HANDSHAKE_SUCCEEDED"), "libzmq events: {events:?}");
 }
 
-#[test]
-fn libzmq_pings_are_answered_so_it_keeps_the_link() {
+/// A pyzmq DEALER with heartbeats dials our listener (announcing `version`); returns the
+/// link's stats after 600 ms of driving and a message round trip.
+fn libzmq_heartbeats_against_our_listener(version: ZmtpVersion) -> spot_proto::link::LinkStats {
     let (listener, addr) = loopback_listener().expect("bind");
     // libzmq pings every 40 ms and drops the link 160 ms after an unanswered PING.
     let mut peer = PyZmqPeer::connect("dealer-connect", addr.port(), &["--heartbeat-ms", "40"]);
-    let mut driver =
-        LinkDriver::accept(&listener, LinkConfig::listener(), WAIT).expect("pyzmq dials us");
+    let config = LinkConfig::listener().with_version(version);
+    let mut driver = LinkDriver::accept(&listener, config, WAIT).expect("pyzmq dials us");
     driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
     driver.drive_for(Duration::from_millis(600)).unwrap_or_else(|e| panic!("{e}"));
 
     assert!(driver.link().is_ready(), "closed: {:?}", driver.link().close_reason());
-    let stats = *driver.link().stats();
-    assert!(stats.pings_received >= 5, "libzmq pinged {} times", stats.pings_received);
-    assert!(stats.pongs_sent >= stats.pings_received.saturating_sub(1), "{stats:?}");
     // The link survived several of libzmq's timeouts: a message still goes through.
     peer.send(&[b"still here"]);
     let msg = driver.wait_message(WAIT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(&msg[0][..], b"still here");
+    peer.finish(WAIT);
+    *driver.link().stats()
+}
+
+#[test]
+fn libzmq_pings_are_answered_so_it_keeps_the_link() {
+    let stats = libzmq_heartbeats_against_our_listener(ZmtpVersion::V3_1);
+    assert!(stats.pings_received >= 5, "libzmq pinged {} times", stats.pings_received);
+    assert!(stats.pongs_sent >= stats.pings_received.saturating_sub(1), "{stats:?}");
+}
+
+#[test]
+fn libzmq_pings_our_zmtp_3_0_listener_too_and_gets_pongs_because_it_speaks_3_1() {
+    // We announce 3.0; libzmq still pings us. The PONG rule follows the receiver's (libzmq's)
+    // announcement, 3.1, so we answer and libzmq keeps the link.
+    let stats = libzmq_heartbeats_against_our_listener(ZmtpVersion::V3_0);
+    assert!(stats.pings_received >= 5, "libzmq pinged {} times", stats.pings_received);
+    assert!(stats.pongs_sent >= stats.pings_received.saturating_sub(1), "{stats:?}");
+}
+
+#[test]
+fn our_dealer_dials_a_pyzmq_dealer() {
+    let (mut peer, port) = PyZmqPeer::bind("dealer-bind", &[]);
+    let config = LinkConfig::dialer(SocketType::Dealer);
+    let mut driver = LinkDriver::dial(loopback(port), config, WAIT).expect("dial pyzmq DEALER");
+    let info = driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.socket_type, SocketType::Dealer, "DEALER-DEALER is a valid pair");
+
+    let ours = vec![b"peer to peer".to_vec(), pattern(1000, 2)];
+    let outcome = driver.link_mut().send(message_of(&ours)).expect("queued");
+    assert_eq!(outcome, SendOutcome::Queued);
+    assert_eq!(peer_receives(&mut driver, &mut peer, "our message"), ours, "no envelope added");
+    peer.send(&[b"", b"back"]);
+    let msg = driver.wait_message(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(frames_of(&msg), vec![Vec::new(), b"back".to_vec()]);
     peer.finish(WAIT);
 }
 
