@@ -25,7 +25,8 @@ First line: {"port": N} for the bind roles, {"connecting": PORT} for the connect
 Options:
   --timeout S        watchdog: report {"error": "watchdog"} and exit after S seconds (default 10),
                      so a stuck test never leaves this process behind
-  --heartbeat-ms MS  ZMQ_HEARTBEAT_IVL and ZMQ_HEARTBEAT_TIMEOUT (libzmq PINGs us every MS)
+  --heartbeat-ms MS  ZMQ_HEARTBEAT_IVL = MS and ZMQ_HEARTBEAT_TIMEOUT = 10 x MS (libzmq PINGs
+                     us every MS and closes 10 x MS after a PING if nothing came back)
   --identity HEX     ZMQ_ROUTING_ID (sent as the Identity READY property)
   --monitor          report the socket's monitor events as {"event": "NAME"}
 
@@ -132,7 +133,7 @@ def main():
         sock.setsockopt(zmq.XPUB_VERBOSE, 1)
     if opts["heartbeat_ms"]:
         sock.setsockopt(zmq.HEARTBEAT_IVL, opts["heartbeat_ms"])
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, opts["heartbeat_ms"] * 4)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, opts["heartbeat_ms"] * 10)
     if opts["identity"] is not None:
         sock.setsockopt(zmq.ROUTING_ID, opts["identity"])
     if opts["monitor"]:
