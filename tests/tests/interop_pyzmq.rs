@@ -200,10 +200,10 @@ fn our_dealer_query_to_a_pyzmq_router_decodes_its_query_resp() {
     let (mut peer, port) = PyZmqPeer::bind("router-bind", &[]);
     let config = LinkConfig::dialer(SocketType::Dealer);
     let mut driver = LinkDriver::dial(loopback(port), config, WAIT).expect("dial pyzmq ROUTER");
-    driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
-
+    // Queued before the handshake completes; it goes out right after our READY.
     let query = SpotCommand::Query.encode(Envelope::Bare);
     driver.link_mut().send_control(Message::from(query)).expect("queued");
+    driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
     let got = peer_receives(&mut driver, &mut peer, "our QUERY");
     assert_eq!(got.len(), 2, "routing id + [0x04]: {got:?}");
     assert_eq!(got[0].len(), 5, "libzmq invents a 5-byte routing id for an anonymous DEALER");

@@ -24,7 +24,7 @@ use spot_tests::driver::LinkDriver;
 use spot_tests::{hex, loopback, loopback_listener, pattern};
 use zeromq::{
     DealerSocket, Endpoint, PubSocket, RouterSocket, Socket, SocketRecv, SocketSend, SubSocket,
-    XPubSocket, ZmqMessage,
+    XPubSocket, XSubSocket, ZmqMessage,
 };
 
 /// Bound on every single wait; a healthy exchange takes milliseconds.
@@ -349,12 +349,14 @@ fn our_xsub_subscribes_and_cancels_at_a_zmq_rs_xpub_with_data_frames() {
     let port = peer.port();
     let config = LinkConfig::dialer(SocketType::XSub);
     let mut driver = LinkDriver::dial(loopback(port), config, WAIT).expect("dial zmq.rs XPUB");
+    // Subscribed before the handshake: the link holds them until the peer's greeting tells
+    // which form it needs.
+    driver.link_mut().subscribe(&b"news."[..]).expect("queued");
+    driver.link_mut().subscribe(&b"sport."[..]).expect("queued");
     let info = driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(info.socket_type, SocketType::XPub);
     assert_eq!(info.version, ZmtpVersion::V3_0);
 
-    driver.link_mut().subscribe(&b"news."[..]).expect("queued");
-    driver.link_mut().subscribe(&b"sport."[..]).expect("queued");
     assert_eq!(peer_receives(&mut driver, &mut peer, "subscribe news."), [b"\x01news.".to_vec()]);
     assert_eq!(peer_receives(&mut driver, &mut peer, "subscribe sport."), [b"\x01sport.".to_vec()]);
     // To a 3.0 peer, a subscription is a one-frame data message, not a SUBSCRIBE command.
@@ -437,6 +439,37 @@ fn a_zmq_rs_sub_dials_our_listener_which_answers_xpub_and_publishes_to_it() {
     let (change, form) = driver.wait_subscription(WAIT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(change, Subscription::Cancel(b"chat."[..].into()));
     assert_eq!(form, SubscriptionForm::DataFrame);
+    peer.finish();
+}
+
+#[test]
+fn a_zmq_rs_xsub_dials_our_listener_subscribes_to_everything_and_receives_it() {
+    let (listener, addr) = loopback_listener().expect("bind");
+    let mut peer = ZmqRsPeer::spawn(move |r| async move {
+        let mut xsub = XSubSocket::new();
+        xsub.connect(&format!("tcp://{addr}")).await.map_err(|e| e.to_string())?;
+        xsub.subscribe("").await.map_err(|e| e.to_string())?;
+        for _ in 0..2 {
+            r.received(xsub.recv().await.map_err(|e| e.to_string())?);
+        }
+        r.until_stopped().await;
+        Ok(())
+    });
+    let mut driver =
+        LinkDriver::accept(&listener, LinkConfig::listener(), WAIT).expect("zmq.rs dials us");
+    let info = driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.socket_type, SocketType::XSub);
+    assert_eq!(info.our_socket_type, SocketType::XPub, "a listener answers XPUB to an XSUB");
+    let (change, form) = driver.wait_subscription(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(change, Subscription::Subscribe(Bytes::new()));
+    assert_eq!(form, SubscriptionForm::DataFrame);
+
+    let first = vec![b"x".to_vec(), pattern(256, 0)];
+    let second = vec![Vec::new(), Vec::new()];
+    send(&mut driver, &first);
+    send(&mut driver, &second);
+    assert_eq!(peer_receives(&mut driver, &mut peer, "the first publish"), first);
+    assert_eq!(peer_receives(&mut driver, &mut peer, "the second publish"), second);
     peer.finish();
 }
 
