@@ -287,6 +287,39 @@ fn a_zmq_rs_dealer_dials_our_listener_which_answers_router() {
 }
 
 #[test]
+fn four_mib_messages_and_a_thousand_frame_message_travel_both_ways_with_zmq_rs() {
+    let (listener, addr) = loopback_listener().expect("bind");
+    let big = vec![b"big".to_vec(), pattern(4 << 20, 9)];
+    let many: Frames = (0..1000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let (big_sent, many_sent) = (big.clone(), many.clone());
+    let mut peer = ZmqRsPeer::spawn(move |r| async move {
+        let mut dealer = DealerSocket::new();
+        dealer.connect(&format!("tcp://{addr}")).await.map_err(|e| e.to_string())?;
+        dealer.send(zmq_message(&big_sent)?).await.map_err(|e| e.to_string())?;
+        dealer.send(zmq_message(&many_sent)?).await.map_err(|e| e.to_string())?;
+        for _ in 0..2 {
+            r.received(dealer.recv().await.map_err(|e| e.to_string())?);
+        }
+        r.until_stopped().await;
+        Ok(())
+    });
+    let mut driver =
+        LinkDriver::accept(&listener, LinkConfig::listener(), WAIT).expect("zmq.rs dials us");
+    let msg = driver.wait_message(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert!(frames_of(&msg) == big, "the 4 MiB message differs");
+    let msg = driver.wait_message(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(frames_of(&msg), many);
+    assert!(driver.chunks_in() > 60, "4 MiB arrive in many reads: {}", driver.chunks_in());
+
+    send(&mut driver, &big);
+    send(&mut driver, &many);
+    let got = peer_receives(&mut driver, &mut peer, "our 4 MiB message");
+    assert!(got == big, "zmq.rs received a different 4 MiB message");
+    assert_eq!(peer_receives(&mut driver, &mut peer, "our 1000-frame message"), many);
+    peer.finish();
+}
+
+#[test]
 fn a_zmq_rs_dealer_query_is_answered_with_the_exact_query_resp_frames() {
     let (listener, addr) = loopback_listener().expect("bind");
     let mut peer = ZmqRsPeer::spawn(move |r| async move {
