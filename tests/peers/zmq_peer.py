@@ -11,6 +11,7 @@ Usage: zmq_peer.py ROLE [PORT] [--timeout S] [--heartbeat-ms MS] [--identity HEX
 Roles:
   dealer-connect PORT   a DEALER dialing our listener
   router-connect PORT   a ROUTER dialing our listener
+  req-connect PORT      a REQ dialing our listener
   sub-connect PORT      a SUB dialing our listener (we answer as XPUB)
   pub-connect PORT      a PUB dialing our listener (which must refuse it)
   router-bind           a ROUTER listening on an ephemeral port
@@ -120,6 +121,7 @@ def main():
     kinds = {
         "dealer-connect": zmq.DEALER,
         "router-connect": zmq.ROUTER,
+        "req-connect": zmq.REQ,
         "sub-connect": zmq.SUB,
         "pub-connect": zmq.PUB,
         "router-bind": zmq.ROUTER,

@@ -375,6 +375,9 @@ impl LinkDriver {
     ) -> DriveResult<T> {
         let start = std::time::Instant::now();
         loop {
+            // Whatever the caller queued or did to the link since the last step goes out, and
+            // its events reach the inbox, before the predicate looks.
+            self.flush();
             if let Some(found) = until(self) {
                 return Ok(found);
             }

@@ -155,6 +155,50 @@ fn a_pyzmq_router_dials_our_listener_and_routes_by_our_identity() {
 }
 
 #[test]
+fn a_pyzmq_req_dials_our_listener_and_gets_its_reply() {
+    let (listener, addr) = loopback_listener().expect("bind");
+    let mut peer = PyZmqPeer::connect("req-connect", addr.port(), &[]);
+    let mut driver =
+        LinkDriver::accept(&listener, LinkConfig::listener(), WAIT).expect("pyzmq dials us");
+    let info = driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.socket_type, SocketType::Req);
+    assert_eq!(info.our_socket_type, SocketType::Router, "a listener answers ROUTER to a REQ");
+
+    peer.send(&[b"question"]);
+    let msg = driver.wait_message(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(frames_of(&msg), vec![Vec::new(), b"question".to_vec()], "REQ adds the delimiter");
+    let reply = vec![Vec::new(), b"answer".to_vec()];
+    let outcome = driver.link_mut().send(message_of(&reply)).expect("queued");
+    assert_eq!(outcome, SendOutcome::Queued);
+    let got = peer_receives(&mut driver, &mut peer, "our reply");
+    assert_eq!(got, vec![b"answer".to_vec()], "REQ strips the delimiter");
+    peer.finish(WAIT);
+}
+
+#[test]
+fn closing_our_link_flushes_what_was_queued_before_the_close() {
+    let (listener, addr) = loopback_listener().expect("bind");
+    let mut peer = PyZmqPeer::connect("dealer-connect", addr.port(), &["--monitor"]);
+    let mut driver =
+        LinkDriver::accept(&listener, LinkConfig::listener(), WAIT).expect("pyzmq dials us");
+    driver.wait_handshake(WAIT).unwrap_or_else(|e| panic!("{e}"));
+    let last = vec![b"last words".to_vec(), pattern(20_000, 5)];
+    let outcome = driver.link_mut().send(message_of(&last)).expect("queued");
+    assert_eq!(outcome, SendOutcome::Queued);
+    driver.link_mut().close();
+    assert_eq!(driver.wait_closed(WAIT).unwrap_or_else(|e| panic!("{e}")), CloseReason::Local);
+    assert!(!driver.transport_open());
+
+    peer.recv(1, 3000);
+    assert_eq!(peer.take_message(WAIT), last, "libzmq got the message queued before the close");
+    let mut events = Vec::new();
+    while !events.iter().any(|e| e == "DISCONNECTED") {
+        let event = peer.take("event", WAIT);
+        events.extend(event.get("event").and_then(|e| e.as_str()).map(str::to_owned));
+    }
+}
+
+#[test]
 fn a_pyzmq_dealer_query_is_answered_with_the_exact_query_resp_frames() {
     let (listener, addr) = loopback_listener().expect("bind");
     let mut peer = PyZmqPeer::connect("dealer-connect", addr.port(), &[]);
