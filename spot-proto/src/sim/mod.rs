@@ -7,6 +7,8 @@
 //!   duplication, reordering, symmetric and one-way partitions.
 //! * [`SimProcess`] — what runs on a node: datagrams, ordered byte streams, one timer, events.
 //! * [`SimFailure`] — an invariant that broke, printing the seed that replays it.
+//! * [`run_membership_scenario`] — the standard membership scenario (start, steady state, kill,
+//!   detection) for any SWIM implementation behind a [`ClusterFactory`].
 //!
 //! One seed drives everything: the network draws from a generator forked from it, and processes
 //! get their own forks through [`Simulation::rng`]. Nothing reads a clock or the OS, so the same
@@ -45,6 +47,7 @@
 //! assert!(seen > 2, "the two echoes bounce until the run ends");
 //! ```
 
+mod cluster;
 mod failure;
 mod network;
 mod process;
@@ -52,6 +55,10 @@ mod queue;
 mod streams;
 mod world;
 
+pub use cluster::{
+    Change, ClusterFactory, SIM_PORT, ScenarioConfig, ScenarioPhase, ScenarioReport, StartMode,
+    member_endpoint, member_index, run_membership_scenario, run_membership_scenario_with,
+};
 pub use failure::SimFailure;
 pub use network::{DropReason, Fate, LinkProfile, LossModel, MAX_GROUPS, NetworkModel};
 pub use process::{IgnoreEvents, Observer, Output, SimProcess, StreamId};
