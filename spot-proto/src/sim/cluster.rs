@@ -33,7 +33,7 @@ pub fn member_index(endpoint: &Endpoint) -> Option<usize> {
             if *port == SIM_PORT =>
         {
             let raw = u32::from(*ip);
-            (raw >= 0x7F00_0001 && raw < 0x8000_0000).then(|| (raw - 0x7F00_0001) as usize)
+            (0x7F00_0001..0x8000_0000).contains(&raw).then(|| (raw - 0x7F00_0001) as usize)
         }
         _ => None,
     }
