@@ -161,8 +161,8 @@ pub struct LinkDriver {
 }
 
 impl LinkDriver {
-    /// Wraps a connected stream: a new [`Link`] with `config` is created now (its greeting is
-    /// written on the first step). Sets `TCP_NODELAY` and a write timeout.
+    /// Wraps a connected stream: a new [`Link`] with `config` is created now and its greeting
+    /// written at once. Sets `TCP_NODELAY` and a 5 s write timeout.
     pub fn new(stream: TcpStream, config: LinkConfig) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(Duration::from_secs(5)))?;
