@@ -17,6 +17,7 @@
 //! * [`wire`] — bytes on the wire, pure functions: [`wire::zmtp`], [`wire::spot`], [`wire::swim`].
 //! * [`link`] — one ZMTP connection: greeting, handshake, frames, heartbeats, write queues.
 //! * [`swim`] — membership (SWIM + Lifeguard).
+//! * [`node`] — [`node::Node`]: links, membership and pub/sub composed; the public verbs.
 //! * [`pubsub`] — topic directory, subscriptions, patterns, routing, per-peer queues.
 //! * `sim` (feature `sim`) — deterministic simulator on a virtual clock.
 //! * [`time`], [`endpoint`], [`error`], [`limits`] — the vocabulary shared by everything else.
@@ -29,6 +30,7 @@ pub mod endpoint;
 pub mod error;
 pub mod limits;
 pub mod link;
+pub mod node;
 pub mod pubsub;
 pub mod rng;
 pub mod swim;

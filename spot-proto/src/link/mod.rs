@@ -380,6 +380,12 @@ impl Link {
         })
     }
 
+    /// Changes the data high-water mark (messages). Messages queued beyond a lowered mark stay
+    /// queued; new ones are refused or dropped until the queue is below it.
+    pub fn set_data_hwm(&mut self, messages: usize) {
+        self.config.data_hwm = messages.max(1);
+    }
+
     /// Closes the link gracefully: if the handshake is complete, everything queued is
     /// serialized for `poll_transmit` first (linger); otherwise it is discarded. Emits
     /// [`LinkEvent::Closed`] with [`CloseReason::Local`].

@@ -1,0 +1,435 @@
+//! What the node does with each message and subscription that arrives on a connection.
+
+use bytes::Bytes;
+
+use crate::endpoint::Endpoint;
+use crate::pubsub::GlobPattern;
+use crate::wire::spot::{
+    AckStatus, AckedRequest, Capabilities, DirectoryPage, Envelope, Hello, MemberInfo,
+    MemberListPage, NodeId, OwnedTopics, SpotCommand, SubscribeAck, Topic, TopicOwner,
+};
+use crate::wire::zmtp::{Message, Subscription};
+
+use super::conn::{Direction, Remote};
+use super::routing::Origin;
+use super::{ConnectionId, Node, NodeEvent, OUR_CAPABILITIES, RemoteTopic};
+
+impl Node {
+    /// A data message arrived on `conn`.
+    pub(super) fn on_message(&mut self, conn: ConnectionId, message: Message) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let from = c.peer_endpoint().cloned();
+        match (&c.direction, &c.remote) {
+            (_, Remote::Publisher) => self.on_foreign_publish(from.as_ref(), &message),
+            // SUB peers send nothing but subscriptions (the link turns 0x01/0x00 into events).
+            (Direction::Inbound, Remote::Subscriber) => self.stats.malformed += 1,
+            _ => match SpotCommand::decode(message.frames(), &self.config.limits) {
+                Ok(command) => match from {
+                    Some(endpoint) => self.on_answer(conn, &endpoint, command),
+                    None => self.on_request(conn, command),
+                },
+                Err(_) => self.stats.malformed += 1,
+            },
+        }
+    }
+
+    /// `[topic][payload]` from a PUB/XPUB peer we consume as XSUB.
+    fn on_foreign_publish(&mut self, from: Option<&Endpoint>, message: &Message) {
+        let frames = message.frames();
+        let (topic, payload) = match frames {
+            [topic] => (topic, Bytes::new()),
+            [topic, payload] => (topic, payload.clone()),
+            _ => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        match Topic::new(topic.clone(), &self.config.limits) {
+            Ok(topic) => self.on_forwarded(&topic, &payload, from, None),
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// A SUBSCRIBE/CANCEL (either ZMTP form) from a SUB/XSUB peer we serve as XPUB.
+    pub(super) fn on_zmq_subscription(&mut self, conn: ConnectionId, change: Subscription) {
+        let is_subscriber = self.conns.get(&conn).is_some_and(|c| c.remote == Remote::Subscriber);
+        if !is_subscriber {
+            self.stats.malformed += 1;
+            return;
+        }
+        match change {
+            Subscription::Subscribe(prefix) => {
+                if !self.subscribers.add_prefix(prefix, conn) {
+                    self.stats.malformed += 1;
+                }
+            }
+            Subscription::Cancel(prefix) => {
+                self.subscribers.remove_prefix(&prefix, conn);
+            }
+        }
+        self.reconcile_all();
+    }
+
+    /// A command on a connection we dialed: answers and forwarded publishes from `endpoint`.
+    fn on_answer(&mut self, conn: ConnectionId, endpoint: &Endpoint, command: SpotCommand) {
+        match command {
+            SpotCommand::QueryResp { topics } => {
+                let owner = self.owner_of_connection(conn, endpoint);
+                self.replace_owner_topics(&owner, endpoint, topics);
+                self.peer_synced(endpoint);
+            }
+            SpotCommand::Publish { topic, data } => {
+                self.on_forwarded(&topic, &data, Some(endpoint), None);
+            }
+            SpotCommand::RelayedPublish(relay) => {
+                let (topic, data) = (relay.topic.clone(), relay.data.clone());
+                self.on_forwarded(&topic, &data, Some(endpoint), Some(relay));
+            }
+            SpotCommand::PushPullResp(message) => {
+                if let Some(membership) = self.membership.as_mut() {
+                    membership.handle_push_pull(self.now, endpoint.clone(), message);
+                }
+            }
+            SpotCommand::DirectoryResp(page) => self.apply_directory_page(page),
+            SpotCommand::TopicCreated { .. } | SpotCommand::TopicDestroyed { .. } => {
+                self.on_topic_notice(command);
+            }
+            SpotCommand::SubscribeAck(_) | SpotCommand::HelloAck(_) => {}
+            SpotCommand::MemberListResp(_) => {}
+            SpotCommand::Unknown { .. } => self.stats.unknown_commands += 1,
+            // A request on the wrong side of the connection: not for us.
+            _ => self.stats.malformed += 1,
+        }
+    }
+
+    /// A command on a connection a peer dialed: requests, which we answer on it.
+    fn on_request(&mut self, conn: ConnectionId, command: SpotCommand) {
+        match command {
+            SpotCommand::Publish { topic, data } => self.on_peer_publish(&topic, &data),
+            SpotCommand::Subscribe { topic } => {
+                let status = if self.local_topics.contains(&topic)
+                    || self.remote_topics.contains_key(&topic)
+                {
+                    if self.subscribers.add_exact(&topic, conn) {
+                        self.reconcile_topic(&topic);
+                    }
+                    AckStatus::Ok
+                } else {
+                    AckStatus::NotFound
+                };
+                self.ack(conn, AckedRequest::Subscribe(topic), status);
+            }
+            SpotCommand::Unsubscribe { topic } => {
+                let status = if self.subscribers.remove_exact(&topic, conn) {
+                    self.reconcile_topic(&topic);
+                    AckStatus::Ok
+                } else {
+                    AckStatus::NotFound
+                };
+                self.ack(conn, AckedRequest::Unsubscribe(topic), status);
+            }
+            SpotCommand::PatternSubscribe { pattern } => {
+                let status = match GlobPattern::new(pattern.clone()) {
+                    Ok(glob) => {
+                        if self.subscribers.add_pattern(glob, conn) {
+                            self.reconcile_all();
+                        }
+                        AckStatus::Ok
+                    }
+                    Err(_) => AckStatus::Invalid,
+                };
+                self.ack(conn, AckedRequest::PatternSubscribe(pattern), status);
+            }
+            SpotCommand::PatternUnsubscribe { pattern } => {
+                let status = if self.subscribers.remove_pattern(pattern.as_str(), conn) {
+                    self.reconcile_all();
+                    AckStatus::Ok
+                } else {
+                    AckStatus::NotFound
+                };
+                self.ack(conn, AckedRequest::PatternUnsubscribe(pattern), status);
+            }
+            SpotCommand::Query => {
+                let topics = self.local_topics.iter().cloned().collect();
+                self.answer(conn, SpotCommand::QueryResp { topics });
+            }
+            SpotCommand::DirectoryQuery { request_id } => {
+                for page in self.directory_pages(request_id) {
+                    self.answer(conn, SpotCommand::DirectoryResp(page));
+                }
+            }
+            SpotCommand::MemberListQuery { request_id } => {
+                for page in self.member_pages(request_id) {
+                    self.answer(conn, SpotCommand::MemberListResp(page));
+                }
+            }
+            SpotCommand::PushPullReq(message) => {
+                let from = self.conns.get(&conn).and_then(|c| self.endpoint_of_node(&c.remote));
+                let response = match (self.membership.as_mut(), from) {
+                    (Some(membership), Some(from)) => {
+                        membership.handle_push_pull(self.now, from, message)
+                    }
+                    _ => None,
+                };
+                if let Some(response) = response {
+                    self.answer(conn, SpotCommand::PushPullResp(response));
+                }
+            }
+            SpotCommand::Hello(_) => {
+                if let Some(endpoint) = self.advertised.clone() {
+                    let hello = Hello {
+                        version: crate::wire::spot::PROTOCOL_VERSION,
+                        capabilities: OUR_CAPABILITIES,
+                        node_id: self.id.clone(),
+                        endpoint,
+                    };
+                    self.answer(conn, SpotCommand::HelloAck(hello));
+                }
+            }
+            SpotCommand::TopicCreated { .. } | SpotCommand::TopicDestroyed { .. } => {
+                self.on_topic_notice(command);
+            }
+            SpotCommand::Unknown { .. } => self.stats.unknown_commands += 1,
+            // Answers on the wrong side of the connection: not for us.
+            _ => self.stats.malformed += 1,
+        }
+    }
+
+    /// A peer's PUBLISH: fan it out if we own the topic; pass it to the owner if we know one.
+    fn on_peer_publish(&mut self, topic: &Topic, data: &Bytes) {
+        if self.local_topics.contains(topic) {
+            self.deliver_local(topic, data, None);
+            let _ = self.fan_out(topic, data, Origin::Owner, false);
+        } else if let Some(remote) = self.remote_topics.get(topic).cloned() {
+            let publish = SpotCommand::Publish { topic: topic.clone(), data: data.clone() };
+            if !self.send_data(&remote.endpoint, publish) {
+                self.stats.dropped_unroutable += 1;
+            }
+        } else {
+            self.stats.dropped_unroutable += 1;
+        }
+    }
+
+    /// Sends a data command to the node at `endpoint` (our outbound connection, under its HWM);
+    /// false when it had to be dropped.
+    pub(super) fn send_data(&mut self, endpoint: &Endpoint, command: SpotCommand) -> bool {
+        self.ensure_connection(endpoint);
+        let Some(conn) = self.peers.get(endpoint).and_then(|p| p.conn) else { return false };
+        let Some(c) = self.conns.get_mut(&conn) else { return false };
+        c.dirty = true;
+        let queued = matches!(
+            c.link.send(Message::from_frames(command.encode(Envelope::Bare))),
+            Ok(crate::link::SendOutcome::Queued)
+        );
+        if !queued {
+            self.stats.dropped_send_hwm += 1;
+        }
+        queued
+    }
+
+    /// Sends an answer on inbound connection `conn` (ROUTER side: with the empty delimiter).
+    fn answer(&mut self, conn: ConnectionId, command: SpotCommand) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.dirty = true;
+            let _ = c.link.send_control(Message::from_frames(command.encode(Envelope::Delimited)));
+        }
+    }
+
+    /// Acknowledges a subscription request, to peers that announced SUBSCRIBE_ACK.
+    fn ack(&mut self, conn: ConnectionId, request: AckedRequest, status: AckStatus) {
+        let wants_ack =
+            self.conns.get(&conn).is_some_and(|c| c.remote.has(Capabilities::SUBSCRIBE_ACK));
+        if wants_ack {
+            self.answer(conn, SpotCommand::SubscribeAck(SubscribeAck { request, status }));
+        }
+    }
+
+    /// The node id that owns what `endpoint` answers for.
+    fn owner_of_connection(&self, conn: ConnectionId, endpoint: &Endpoint) -> NodeId {
+        self.conns
+            .get(&conn)
+            .and_then(|c| c.remote.node_id().cloned())
+            .or_else(|| self.peers.get(endpoint).map(|p| p.node_id.clone()))
+            .unwrap_or_else(|| crate::swim::default_node_id(endpoint))
+    }
+
+    /// The advertised endpoint of the SPOT node on the other end, when known.
+    fn endpoint_of_node(&self, remote: &Remote) -> Option<Endpoint> {
+        let id = remote.node_id()?;
+        self.peers
+            .iter()
+            .find(|(_, p)| &p.node_id == id)
+            .map(|(e, _)| e.clone())
+            .or_else(|| self.membership.as_ref()?.member(id).map(|m| m.endpoint.clone()))
+    }
+
+    /// Makes `topics` the complete set `owner` (at `endpoint`) owns, with events for what came
+    /// and went, and reconciles our subscriptions.
+    pub(super) fn replace_owner_topics(
+        &mut self,
+        owner: &NodeId,
+        endpoint: &Endpoint,
+        topics: Vec<Topic>,
+    ) {
+        let mut gone: Vec<Topic> = self
+            .remote_topics
+            .iter()
+            .filter(|(_, r)| &r.owner == owner)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for topic in topics {
+            gone.retain(|t| t != &topic);
+            self.learn_topic(topic, owner, endpoint);
+        }
+        for topic in gone {
+            self.forget_topic(&topic);
+        }
+    }
+
+    /// Records a REMOTE topic (a LOCAL topic of the same name wins, and a topic already owned
+    /// by another node keeps its first owner).
+    pub(super) fn learn_topic(&mut self, topic: Topic, owner: &NodeId, endpoint: &Endpoint) {
+        if self.local_topics.contains(&topic) || owner == &self.id {
+            return;
+        }
+        if let Some(existing) = self.remote_topics.get(&topic) {
+            if &existing.owner != owner {
+                return;
+            }
+            if &existing.endpoint == endpoint {
+                return;
+            }
+        }
+        self.remote_topics.insert(
+            topic.clone(),
+            RemoteTopic { owner: owner.clone(), endpoint: endpoint.clone() },
+        );
+        self.events
+            .push_back(NodeEvent::TopicDiscovered { topic: topic.clone(), owner: owner.clone() });
+        self.reconcile_topic(&topic);
+    }
+
+    /// Drops a REMOTE topic from the directory (its subscription intent stays, so it comes
+    /// back with the topic).
+    pub(super) fn forget_topic(&mut self, topic: &Topic) {
+        let Some(remote) = self.remote_topics.remove(topic) else { return };
+        if let Some(peer) = self.peers.get_mut(&remote.endpoint) {
+            peer.subscribed.remove(topic);
+        }
+        self.events.push_back(NodeEvent::TopicLost { topic: topic.clone(), owner: remote.owner });
+    }
+
+    /// Drops every topic `owner` had.
+    pub(super) fn drop_owner(&mut self, owner: &NodeId) {
+        let topics: Vec<Topic> = self
+            .remote_topics
+            .iter()
+            .filter(|(_, r)| &r.owner == owner)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for topic in topics {
+            self.forget_topic(&topic);
+        }
+    }
+
+    /// TOPIC_CREATED / TOPIC_DESTROYED from any node.
+    fn on_topic_notice(&mut self, command: SpotCommand) {
+        match command {
+            SpotCommand::TopicCreated { owner, topic }
+                if !self.blocked.contains(&owner.endpoint) =>
+            {
+                self.learn_topic(topic, &owner.id, &owner.endpoint);
+            }
+            SpotCommand::TopicDestroyed { owner, topic }
+                if self.remote_topics.get(&topic).is_some_and(|r| r.owner == owner) =>
+            {
+                self.forget_topic(&topic);
+            }
+            _ => {}
+        }
+    }
+
+    /// Merges one DIRECTORY_RESP page.
+    fn apply_directory_page(&mut self, page: DirectoryPage) {
+        for OwnedTopics { owner, topics } in page.owners {
+            if self.blocked.contains(&owner.endpoint) {
+                continue;
+            }
+            for topic in topics {
+                self.learn_topic(topic, &owner.id, &owner.endpoint);
+            }
+        }
+    }
+
+    /// Our directory (LOCAL and REMOTE topics with owners), in pages within the limits.
+    fn directory_pages(&self, request_id: u32) -> Vec<DirectoryPage> {
+        let mut owners: Vec<OwnedTopics> = Vec::new();
+        if let Some(endpoint) = &self.advertised {
+            owners.push(OwnedTopics {
+                owner: TopicOwner { id: self.id.clone(), endpoint: endpoint.clone() },
+                topics: self.local_topics.iter().cloned().collect(),
+            });
+        }
+        let mut by_owner: std::collections::BTreeMap<(NodeId, Endpoint), Vec<Topic>> =
+            std::collections::BTreeMap::new();
+        for (topic, remote) in &self.remote_topics {
+            by_owner
+                .entry((remote.owner.clone(), remote.endpoint.clone()))
+                .or_default()
+                .push(topic.clone());
+        }
+        for ((id, endpoint), topics) in by_owner {
+            owners.push(OwnedTopics { owner: TopicOwner { id, endpoint }, topics });
+        }
+        let per_page = self.config.limits.max_topics_per_query_resp.max(1);
+        let mut pages = Vec::new();
+        let mut page = DirectoryPage { request_id, last: false, owners: Vec::new() };
+        let mut in_page = 0;
+        for OwnedTopics { owner, topics } in owners {
+            let mut rest = topics.as_slice();
+            loop {
+                let room = per_page - in_page;
+                let (now, later) = rest.split_at(rest.len().min(room));
+                page.owners.push(OwnedTopics { owner: owner.clone(), topics: now.to_vec() });
+                in_page += now.len();
+                rest = later;
+                if in_page >= per_page || page.owners.len() >= per_page {
+                    pages.push(std::mem::replace(
+                        &mut page,
+                        DirectoryPage { request_id, last: false, owners: Vec::new() },
+                    ));
+                    in_page = 0;
+                }
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+        pages.push(page);
+        if let Some(last) = pages.last_mut() {
+            last.last = true;
+        }
+        pages
+    }
+
+    /// Our membership table, in pages within the limits.
+    fn member_pages(&self, request_id: u32) -> Vec<MemberListPage> {
+        let members: Vec<MemberInfo> = self
+            .membership
+            .as_ref()
+            .map(|m| m.members().map(|member| member.to_info()).collect())
+            .unwrap_or_default();
+        let per_page = self.config.limits.max_members_per_resp.max(1);
+        let mut pages: Vec<MemberListPage> = members
+            .chunks(per_page)
+            .map(|chunk| MemberListPage { request_id, last: false, members: chunk.to_vec() })
+            .collect();
+        if pages.is_empty() {
+            pages.push(MemberListPage { request_id, last: false, members: Vec::new() });
+        }
+        if let Some(last) = pages.last_mut() {
+            last.last = true;
+        }
+        pages
+    }
+}

@@ -1,0 +1,351 @@
+//! Where a publish goes: the table of subscribing connections, fan-out, local delivery, and the
+//! reconciliation of what we subscribe to at REMOTE topics' owners.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::collections::FxHashMap;
+use crate::endpoint::Endpoint;
+use crate::error::NodeError;
+use crate::link::{HwmPolicy, SendOutcome};
+use crate::pubsub::GlobPattern;
+use crate::wire::spot::{Capabilities, Envelope, RelayedPublish, SpotCommand, Topic};
+use crate::wire::zmtp::Message;
+
+use super::conn::Remote;
+use super::{ConnectionId, Delivery, Node};
+
+/// Most subscriptions one connection may hold here (exact, pattern and prefix together): a
+/// hostile peer costs bounded memory.
+pub(crate) const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100_000;
+
+/// The connections subscribed to topics at this node: SPOT nodes and clients by exact topic or
+/// pattern (they sent SUBSCRIBE / PATTERN_SUBSCRIBE), ZeroMQ SUB/XSUB peers by byte prefix.
+#[derive(Debug, Default)]
+pub(crate) struct Subscribers {
+    exact: FxHashMap<Topic, Vec<ConnectionId>>,
+    patterns: Vec<(GlobPattern, ConnectionId)>,
+    /// ZeroMQ semantics: a prefix subscribed twice must be cancelled twice.
+    prefixes: Vec<(Bytes, ConnectionId)>,
+    per_connection: BTreeMap<ConnectionId, usize>,
+}
+
+impl Subscribers {
+    fn admit(&mut self, conn: ConnectionId) -> bool {
+        let held = self.per_connection.entry(conn).or_default();
+        if *held >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+            return false;
+        }
+        *held += 1;
+        true
+    }
+
+    fn release(&mut self, conn: ConnectionId) {
+        if let Some(held) = self.per_connection.get_mut(&conn) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                self.per_connection.remove(&conn);
+            }
+        }
+    }
+
+    /// Adds an exact subscription; false if it was there already or the connection is full.
+    pub(crate) fn add_exact(&mut self, topic: &Topic, conn: ConnectionId) -> bool {
+        if self.exact.get(topic).is_some_and(|conns| conns.contains(&conn)) || !self.admit(conn) {
+            return false;
+        }
+        self.exact.entry(topic.clone()).or_default().push(conn);
+        true
+    }
+
+    /// Removes an exact subscription; false if there was none.
+    pub(crate) fn remove_exact(&mut self, topic: &Topic, conn: ConnectionId) -> bool {
+        let Some(conns) = self.exact.get_mut(topic) else { return false };
+        let Some(at) = conns.iter().position(|c| *c == conn) else { return false };
+        conns.remove(at);
+        if conns.is_empty() {
+            self.exact.remove(topic);
+        }
+        self.release(conn);
+        true
+    }
+
+    /// Adds a pattern subscription; false if it was there already or the connection is full.
+    pub(crate) fn add_pattern(&mut self, pattern: GlobPattern, conn: ConnectionId) -> bool {
+        if self.patterns.iter().any(|(p, c)| *c == conn && p.as_str() == pattern.as_str())
+            || !self.admit(conn)
+        {
+            return false;
+        }
+        self.patterns.push((pattern, conn));
+        true
+    }
+
+    /// Removes a pattern subscription; false if there was none.
+    pub(crate) fn remove_pattern(&mut self, pattern: &str, conn: ConnectionId) -> bool {
+        let Some(at) = self.patterns.iter().position(|(p, c)| *c == conn && p.as_str() == pattern)
+        else {
+            return false;
+        };
+        self.patterns.remove(at);
+        self.release(conn);
+        true
+    }
+
+    /// Adds a ZeroMQ prefix subscription (duplicates count).
+    pub(crate) fn add_prefix(&mut self, prefix: Bytes, conn: ConnectionId) -> bool {
+        if !self.admit(conn) {
+            return false;
+        }
+        self.prefixes.push((prefix, conn));
+        true
+    }
+
+    /// Cancels one ZeroMQ prefix subscription.
+    pub(crate) fn remove_prefix(&mut self, prefix: &[u8], conn: ConnectionId) -> bool {
+        let Some(at) = self.prefixes.iter().position(|(p, c)| *c == conn && &p[..] == prefix)
+        else {
+            return false;
+        };
+        self.prefixes.remove(at);
+        self.release(conn);
+        true
+    }
+
+    /// Drops everything `conn` held; returns how many subscriptions that was.
+    pub(crate) fn remove_connection(&mut self, conn: ConnectionId) -> usize {
+        let Some(held) = self.per_connection.remove(&conn) else { return 0 };
+        self.exact.retain(|_, conns| {
+            conns.retain(|c| *c != conn);
+            !conns.is_empty()
+        });
+        self.patterns.retain(|(_, c)| *c != conn);
+        self.prefixes.retain(|(_, c)| *c != conn);
+        held
+    }
+
+    /// Drops every exact subscription to `topic` (it was destroyed).
+    pub(crate) fn remove_topic(&mut self, topic: &Topic) {
+        if let Some(conns) = self.exact.remove(topic) {
+            for conn in conns {
+                self.release(conn);
+            }
+        }
+    }
+
+    /// The connections `topic` goes to, each once, in connection order.
+    pub(crate) fn matching(&self, topic: &Topic, out: &mut Vec<ConnectionId>) {
+        out.clear();
+        if let Some(conns) = self.exact.get(topic) {
+            out.extend_from_slice(conns);
+        }
+        let text = topic.as_str();
+        out.extend(self.patterns.iter().filter(|(p, _)| p.matches(text)).map(|(_, c)| *c));
+        let bytes = topic.as_bytes();
+        out.extend(self.prefixes.iter().filter(|(p, _)| bytes.starts_with(p)).map(|(_, c)| *c));
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    /// Whether any connection wants `topic`.
+    pub(crate) fn wants(&self, topic: &Topic) -> bool {
+        self.exact.contains_key(topic)
+            || self.patterns.iter().any(|(p, _)| p.matches(topic.as_str()))
+            || self.prefixes.iter().any(|(p, _)| topic.as_bytes().starts_with(p))
+    }
+}
+
+/// Where a message being fanned out came from.
+#[derive(Clone, Debug)]
+pub(crate) enum Origin {
+    /// Published here, on one of our LOCAL topics (by our user or a peer's PUBLISH).
+    Owner,
+    /// Forwarded to us by the owner (or a relay) of a REMOTE topic; `relay` carries the origin
+    /// header when it came as RELAYED_PUBLISH.
+    Relayed(Option<RelayedPublish>),
+}
+
+impl Node {
+    /// Whether this node wants `topic` delivered: its user subscribes (exactly or by pattern),
+    /// or a connection here subscribes (then we relay).
+    pub(crate) fn interested(&self, topic: &Topic) -> bool {
+        self.local_exact.contains(topic)
+            || self.local_patterns.iter().any(|p| p.matches(topic.as_str()))
+            || self.subscribers.wants(topic)
+    }
+
+    /// Brings our subscription at a REMOTE topic's owner in line with our interest in it.
+    pub(crate) fn reconcile_topic(&mut self, topic: &Topic) {
+        let Some(remote) = self.remote_topics.get(topic).cloned() else { return };
+        let interested = self.interested(topic);
+        let held = self.peers.get(&remote.endpoint).is_some_and(|p| p.subscribed.contains(topic));
+        if interested == held {
+            return;
+        }
+        self.ensure_connection(&remote.endpoint);
+        let peer = self.peer_mut(&remote.endpoint);
+        peer.wanted.routed = true;
+        if interested {
+            peer.subscribed.insert(topic.clone());
+        } else {
+            peer.subscribed.remove(topic);
+        }
+        let as_subscriber = peer.as_subscriber;
+        let Some(conn) = peer.conn else { return };
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.dirty = true;
+        let prefix = topic.as_bytes().clone();
+        let _ = match (as_subscriber, interested) {
+            (true, true) => c.link.subscribe(prefix).map_err(drop),
+            (true, false) => c.link.cancel(prefix).map_err(drop),
+            (false, true) => {
+                let command = SpotCommand::Subscribe { topic: topic.clone() };
+                c.link
+                    .send_control(Message::from_frames(command.encode(Envelope::Bare)))
+                    .map_err(drop)
+            }
+            (false, false) => {
+                let command = SpotCommand::Unsubscribe { topic: topic.clone() };
+                c.link
+                    .send_control(Message::from_frames(command.encode(Envelope::Bare)))
+                    .map_err(drop)
+            }
+        };
+    }
+
+    /// Reconciles every REMOTE topic (after a change that may touch many: a connection with
+    /// patterns closed, a pattern subscription came or went).
+    pub(crate) fn reconcile_all(&mut self) {
+        let topics: Vec<Topic> = self.remote_topics.keys().cloned().collect();
+        for topic in topics {
+            self.reconcile_topic(&topic);
+        }
+    }
+
+    /// Puts a message in the receive queue if our user subscribes to its topic (once, however
+    /// many subscriptions match), bounded by the receive high-water marks.
+    pub(crate) fn deliver_local(
+        &mut self,
+        topic: &Topic,
+        payload: &Bytes,
+        from: Option<&Endpoint>,
+    ) {
+        let exact = self.local_exact.contains(topic);
+        let patterns: Vec<usize> = self
+            .local_patterns
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.matches(topic.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        if !exact && patterns.is_empty() {
+            return;
+        }
+        if self.received.len() >= self.config.recv_queue_capacity {
+            self.stats.dropped_recv_hwm += 1;
+            return;
+        }
+        if let Some(peer) = from.and_then(|endpoint| self.peers.get_mut(endpoint)) {
+            if peer.recv_queued >= peer.recv_hwm {
+                peer.dropped += 1;
+                self.stats.dropped_recv_hwm += 1;
+                return;
+            }
+            peer.recv_queued += 1;
+        }
+        self.stats.received_messages += 1;
+        self.stats.received_bytes += payload.len() as u64;
+        let delivery = Delivery { topic: topic.clone(), payload: payload.clone(), exact, patterns };
+        self.received.push_back((delivery, from.cloned()));
+    }
+
+    /// Sends a message on `topic` to every subscribing connection, once each. With the
+    /// `WouldBlock` policy and a local publish, nothing is sent if any target is full.
+    pub(crate) fn fan_out(
+        &mut self,
+        topic: &Topic,
+        data: &Bytes,
+        origin: Origin,
+        blocking_check: bool,
+    ) -> Result<(), NodeError> {
+        let mut targets = Vec::new();
+        self.subscribers.matching(topic, &mut targets);
+        if targets.is_empty() {
+            return Ok(());
+        }
+        if blocking_check && self.config.hwm_policy == HwmPolicy::WouldBlock {
+            let full = targets
+                .iter()
+                .filter_map(|conn| self.conns.get(conn))
+                .any(|c| c.link.queued_messages() >= c.link.config().data_hwm);
+            if full {
+                return Err(NodeError::WouldBlock);
+            }
+        }
+        let relay_header = match &origin {
+            Origin::Owner => None,
+            Origin::Relayed(Some(header)) => {
+                if header.hops.saturating_add(1) >= self.config.relay_hop_limit {
+                    self.stats.dropped_relay += 1;
+                    return Ok(());
+                }
+                Some(RelayedPublish { hops: header.hops + 1, ..header.clone() })
+            }
+            Origin::Relayed(None) => {
+                self.relay_sequence += 1;
+                Some(RelayedPublish {
+                    hops: 0,
+                    sequence: self.relay_sequence,
+                    origin: self.id.clone(),
+                    topic: topic.clone(),
+                    data: data.clone(),
+                })
+            }
+        };
+        for conn in targets {
+            let Some(c) = self.conns.get_mut(&conn) else { continue };
+            let message = match &c.remote {
+                Remote::Subscriber => {
+                    Message::from_frames([topic.as_bytes().clone(), data.clone()])
+                }
+                remote => {
+                    let command = match &relay_header {
+                        Some(header) if remote.has(Capabilities::RELAY) => {
+                            SpotCommand::RelayedPublish(RelayedPublish {
+                                topic: topic.clone(),
+                                data: data.clone(),
+                                ..header.clone()
+                            })
+                        }
+                        _ => SpotCommand::Publish { topic: topic.clone(), data: data.clone() },
+                    };
+                    Message::from_frames(command.encode(Envelope::Delimited))
+                }
+            };
+            c.dirty = true;
+            match c.link.send(message) {
+                Ok(SendOutcome::Queued) => self.stats.forwarded += 1,
+                Ok(_) | Err(_) => self.stats.dropped_send_hwm += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// A message on `topic` reached this node as a subscriber (from its owner or a relay):
+    /// deliver it locally and pass it on to connections that subscribe through us.
+    pub(crate) fn on_forwarded(
+        &mut self,
+        topic: &Topic,
+        data: &Bytes,
+        from: Option<&Endpoint>,
+        relay: Option<RelayedPublish>,
+    ) {
+        self.deliver_local(topic, data, from);
+        if !self.local_topics.contains(topic) {
+            let _ = self.fan_out(topic, data, Origin::Relayed(relay), false);
+        }
+    }
+}
