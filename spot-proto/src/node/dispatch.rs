@@ -274,7 +274,7 @@ impl Node {
         let mut gone: Vec<Topic> = self
             .remote_topics
             .iter()
-            .filter(|(_, r)| &r.owner == owner)
+            .filter(|(_, r)| &r.owner == owner && !r.routed)
             .map(|(t, _)| t.clone())
             .collect();
         for topic in topics {
@@ -292,17 +292,14 @@ impl Node {
         if self.local_topics.contains(&topic) || owner == &self.id {
             return;
         }
-        if let Some(existing) = self.remote_topics.get(&topic) {
-            if &existing.owner != owner {
-                return;
-            }
-            if &existing.endpoint == endpoint {
-                return;
-            }
+        if let Some(existing) = self.remote_topics.get(&topic)
+            && (existing.routed || &existing.owner != owner || &existing.endpoint == endpoint)
+        {
+            return;
         }
         self.remote_topics.insert(
             topic.clone(),
-            RemoteTopic { owner: owner.clone(), endpoint: endpoint.clone() },
+            RemoteTopic { owner: owner.clone(), endpoint: endpoint.clone(), routed: false },
         );
         self.events
             .push_back(NodeEvent::TopicDiscovered { topic: topic.clone(), owner: owner.clone() });

@@ -86,6 +86,8 @@ const OUR_CAPABILITIES: Capabilities = Capabilities::CLUSTER_NODE
 pub(crate) struct RemoteTopic {
     pub(crate) owner: NodeId,
     pub(crate) endpoint: Endpoint,
+    /// Declared by topic_route: kept until the user's cluster_remove, whatever QUERY says.
+    pub(crate) routed: bool,
 }
 
 /// A long operation in flight.

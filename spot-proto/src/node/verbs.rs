@@ -132,7 +132,8 @@ impl Node {
         let owner = self.peer_mut(&endpoint).node_id.clone();
         self.peer_mut(&endpoint).wanted.routed = true;
         self.blocked.remove(&endpoint);
-        self.remote_topics.insert(topic.clone(), RemoteTopic { owner, endpoint: endpoint.clone() });
+        self.remote_topics
+            .insert(topic.clone(), RemoteTopic { owner, endpoint: endpoint.clone(), routed: true });
         self.ensure_connection(&endpoint);
         self.reconcile_topic(&topic);
         self.flush();
