@@ -263,6 +263,9 @@ pub enum NodeError {
     /// A tag key or value is too long or the tag set exceeds its size bound (EINVAL).
     #[error("invalid tag: {0}")]
     InvalidTag(String),
+    /// No tag with this key (ENOENT).
+    #[error("tag {0:?} not found")]
+    TagNotFound(String),
     /// An argument is out of range (EINVAL).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
@@ -282,7 +285,8 @@ impl NodeError {
             | NodeError::AlreadyJoined => Errno::EEXIST,
             NodeError::TopicNotFound(_)
             | NodeError::NotSubscribed(_)
-            | NodeError::PeerNotFound(_) => Errno::ENOENT,
+            | NodeError::PeerNotFound(_)
+            | NodeError::TagNotFound(_) => Errno::ENOENT,
             NodeError::HostUnreachable(_) | NodeError::NoSeedReachable => Errno::EHOSTUNREACH,
             NodeError::WouldBlock => Errno::EAGAIN,
             NodeError::Timeout => Errno::ETIMEDOUT,

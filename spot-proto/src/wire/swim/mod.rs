@@ -37,10 +37,13 @@ pub use message::{
     KIND_ACK, KIND_GOSSIP, KIND_NACK, KIND_PING, KIND_PING_REQ, KIND_PUSH_PULL_REQUEST, SwimMessage,
 };
 pub use state::{FullState, FullStateKind};
-pub use update::{MemberUpdate, UpdateKind};
+pub(crate) use state::{
+    HEAD_LEN as FULL_STATE_HEAD_LEN, entry_fields_len, put_entry_fields, put_head,
+};
+pub use update::{MIN_UPDATE_LEN, MemberUpdate, UpdateKind};
 
 use reader::Reader;
-use update::{MIN_UPDATE_LEN, node_id_len, put_node_id, read_node_id};
+use update::{node_id_len, put_node_id, read_node_id};
 
 use crate::endpoint::Endpoint;
 use crate::wire::spot::NodeId;

@@ -8,7 +8,8 @@ use super::update::{
     read_state, read_tags, tags_len,
 };
 use super::{SWIM_MAGIC, SWIM_VERSION};
-use crate::wire::spot::MemberInfo;
+use crate::endpoint::Endpoint;
+use crate::wire::spot::{MemberInfo, MemberState, NodeId, Tag};
 use crate::{DecodeError, Limits};
 
 const KIND_REQUEST: u8 = 0x10;
@@ -42,20 +43,44 @@ pub struct FullState {
 
 /// Smallest entry: state (1), id (2), incarnation (8), endpoint (3), tag block length (2).
 const MIN_ENTRY_LEN: usize = 16;
-const HEAD_LEN: usize = 2 + 1 + 1 + 8 + 4;
+pub(crate) const HEAD_LEN: usize = 2 + 1 + 1 + 8 + 4;
 
 /// Bytes one member entry takes.
 pub(crate) fn entry_len(member: &MemberInfo) -> usize {
-    1 + node_id_len(Some(&member.id)) + 8 + endpoint_len(&member.endpoint) + tags_len(&member.tags)
+    entry_fields_len(&member.id, &member.endpoint, &member.tags)
+}
+
+/// Bytes one member entry with these fields takes.
+pub(crate) fn entry_fields_len(id: &NodeId, endpoint: &Endpoint, tags: &[Tag]) -> usize {
+    1 + node_id_len(Some(id)) + 8 + endpoint_len(endpoint) + tags_len(tags)
 }
 
 /// Appends one member entry.
 pub(crate) fn put_entry(buf: &mut BytesMut, member: &MemberInfo) {
-    buf.put_u8(member.state.as_u8());
-    put_node_id(buf, Some(&member.id));
-    buf.put_u64_le(member.incarnation);
-    put_endpoint(buf, &member.endpoint);
-    put_tags(buf, &member.tags);
+    put_entry_fields(
+        buf,
+        member.state,
+        &member.id,
+        member.incarnation,
+        &member.endpoint,
+        &member.tags,
+    );
+}
+
+/// Appends one member entry from its fields.
+pub(crate) fn put_entry_fields(
+    buf: &mut BytesMut,
+    state: MemberState,
+    id: &NodeId,
+    incarnation: u64,
+    endpoint: &Endpoint,
+    tags: &[Tag],
+) {
+    buf.put_u8(state.as_u8());
+    put_node_id(buf, Some(id));
+    buf.put_u64_le(incarnation);
+    put_endpoint(buf, endpoint);
+    put_tags(buf, tags);
 }
 
 impl FullState {

@@ -246,8 +246,8 @@ pub struct MemberUpdate {
     pub kind: UpdateKind,
 }
 
-/// Smallest update: state (1), id (2), incarnation (8).
-pub(crate) const MIN_UPDATE_LEN: usize = 11;
+/// Bytes of the smallest member update: state (1), id (2), incarnation (8).
+pub const MIN_UPDATE_LEN: usize = 11;
 
 impl MemberUpdate {
     /// Bytes this update takes in a datagram.

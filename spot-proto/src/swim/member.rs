@@ -1,0 +1,164 @@
+//! Members as the state machine keeps them, the read-only view it hands out, and the local
+//! member's identity.
+
+use crate::endpoint::Endpoint;
+use crate::time::Instant;
+use crate::wire::spot::{MAX_NODE_ID_LEN, MemberInfo, MemberState, NodeId, Tag};
+use crate::wire::swim::cluster_id_from_name;
+use crate::{Limits, NodeError};
+
+/// Who we are: our node id, the endpoint we advertise, and our tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalMember {
+    /// Our node id.
+    pub id: NodeId,
+    /// The endpoint others reach us at (SWIM uses UDP on the same port number).
+    pub endpoint: Endpoint,
+    /// Our tags, bounded by [`Limits::max_tags_size`].
+    pub tags: Vec<Tag>,
+}
+
+impl LocalMember {
+    /// The default identity for an advertised endpoint: the node id is the endpoint's text, so a
+    /// restarted node at the same endpoint keeps its id (and refutes its own death). Text longer
+    /// than a node id can be becomes its 64-bit FNV-1a hash in hex.
+    pub fn from_endpoint(endpoint: Endpoint) -> Self {
+        LocalMember { id: default_node_id(&endpoint), endpoint, tags: Vec::new() }
+    }
+
+    /// The same member with these tags (checked by [`super::Membership::new`]'s caller through
+    /// [`LocalMember::check_tags`]).
+    pub fn with_tags(self, tags: Vec<Tag>) -> Self {
+        LocalMember { tags, ..self }
+    }
+
+    /// Checks the tag set against [`Limits::max_tags_size`].
+    pub fn check_tags(tags: &[Tag], limits: &Limits) -> Result<(), NodeError> {
+        let size: usize = tags.iter().map(Tag::encoded_len).sum();
+        if size > limits.max_tags_size {
+            return Err(NodeError::InvalidTag(format!(
+                "tag set of {size} bytes exceeds the limit of {}",
+                limits.max_tags_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The default node id of an advertised endpoint (see [`LocalMember::from_endpoint`]).
+pub fn default_node_id(endpoint: &Endpoint) -> NodeId {
+    let text = endpoint.to_string();
+    let text = if text.len() <= MAX_NODE_ID_LEN {
+        text
+    } else {
+        format!("{:016x}", cluster_id_from_name(&text))
+    };
+    // An endpoint's text is never empty and is now at most 255 bytes: always a valid id.
+    NodeId::copy_from_str(&text, &Limits::default()).expect("1..=255 bytes is a valid node id")
+}
+
+/// A read-only view of one remote member.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemberView<'a> {
+    /// Its node id.
+    pub id: &'a NodeId,
+    /// Its advertised endpoint.
+    pub endpoint: &'a Endpoint,
+    /// Its state as we see it.
+    pub state: MemberState,
+    /// Its incarnation as we know it.
+    pub incarnation: u64,
+    /// Its tags.
+    pub tags: &'a [Tag],
+    /// When we last changed its state.
+    pub since: Instant,
+}
+
+impl MemberView<'_> {
+    /// The member as a MEMBER_LIST / push-pull entry.
+    pub fn to_info(&self) -> MemberInfo {
+        MemberInfo {
+            id: self.id.clone(),
+            endpoint: self.endpoint.clone(),
+            state: self.state,
+            incarnation: self.incarnation,
+            tags: self.tags.to_vec(),
+        }
+    }
+
+    /// Whether it has a tag `key` (with value `value`, when given).
+    pub fn has_tag(&self, key: &str, value: Option<&str>) -> bool {
+        has_tag(self.tags, key, value)
+    }
+}
+
+pub(crate) fn has_tag(tags: &[Tag], key: &str, value: Option<&str>) -> bool {
+    tags.iter().any(|tag| {
+        tag.key().as_str() == key && value.is_none_or(|value| tag.value().as_str() == value)
+    })
+}
+
+/// Phi-accrual failure detector over the arrival times of a member's datagrams, with an
+/// exponential model of inter-arrival times: `phi = log10(e) × elapsed / mean`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct PhiDetector {
+    last: Option<Instant>,
+    mean_nanos: f64,
+    intervals: u32,
+}
+
+impl PhiDetector {
+    const WEIGHT: f64 = 0.1;
+
+    pub(crate) fn heartbeat(&mut self, now: Instant) {
+        if let Some(last) = self.last {
+            let interval = (now - last).as_nanos() as f64;
+            self.mean_nanos = if self.intervals == 0 {
+                interval
+            } else {
+                self.mean_nanos * (1.0 - Self::WEIGHT) + interval * Self::WEIGHT
+            };
+            self.intervals = self.intervals.saturating_add(1);
+        }
+        self.last = Some(now);
+    }
+
+    pub(crate) fn phi(&self, now: Instant) -> f64 {
+        match self.last {
+            Some(last) if self.intervals > 0 && self.mean_nanos > 0.0 => {
+                core::f64::consts::LOG10_E * (now - last).as_nanos() as f64 / self.mean_nanos
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// One remote member in the table.
+#[derive(Clone, Debug)]
+pub(crate) struct Member {
+    pub(crate) id: NodeId,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) incarnation: u64,
+    pub(crate) state: MemberState,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) since: Instant,
+    pub(crate) phi: PhiDetector,
+}
+
+impl Member {
+    pub(crate) fn view(&self) -> MemberView<'_> {
+        MemberView {
+            id: &self.id,
+            endpoint: &self.endpoint,
+            state: self.state,
+            incarnation: self.incarnation,
+            tags: &self.tags,
+            since: self.since,
+        }
+    }
+
+    /// Alive or suspect: worth probing, counted as present.
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self.state, MemberState::Alive | MemberState::Suspect)
+    }
+}

@@ -1,0 +1,341 @@
+//! Incoming datagrams and the SWIM update rules (incarnation numbers decide; refute rumours
+//! about ourselves).
+
+use bytes::Bytes;
+
+use crate::DecodeError;
+use crate::endpoint::Endpoint;
+use crate::time::Instant;
+use crate::wire::spot::{MemberInfo, MemberState, NodeId};
+use crate::wire::swim::{MemberUpdate, SwimDatagram, SwimMessage, UpdateKind};
+
+use super::broadcast::Priority;
+use super::event::MembershipEvent;
+use super::member::{Member, PhiDetector};
+use super::membership::{Membership, Phase};
+use super::suspicion::Suspicion;
+use super::timers::Timer;
+
+impl Membership {
+    /// Handles one received datagram. A malformed one (or another cluster's) is dropped and
+    /// counted in [`super::SwimStats::malformed_dropped`].
+    pub fn handle_datagram(&mut self, now: Instant, from: Endpoint, datagram: Bytes) {
+        self.stats.datagrams_in += 1;
+        self.stats.bytes_in += datagram.len() as u64;
+        if !self.is_active() {
+            self.stats.ignored_not_joined += 1;
+            return;
+        }
+        let decoded = match SwimDatagram::decode_for_cluster(
+            &datagram,
+            self.config.cluster_id,
+            &self.config.limits,
+        ) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.stats.malformed_dropped += 1;
+                if error == DecodeError::ClusterMismatch {
+                    self.stats.cluster_mismatch += 1;
+                }
+                return;
+            }
+        };
+        if decoded.sender == self.local.id {
+            return;
+        }
+        let sender_known = match self.table.slot_of(&decoded.sender) {
+            Some(slot) => {
+                if let Some(member) = self.table.get_mut(slot) {
+                    member.phi.heartbeat(now);
+                }
+                true
+            }
+            None => false,
+        };
+        self.stats.updates_received += decoded.updates.len() as u64;
+        for update in decoded.updates {
+            self.apply_update(now, update);
+        }
+        match decoded.message {
+            SwimMessage::Ping { seq, target, suspicion } => {
+                if target.as_ref().is_some_and(|target| *target != self.local.id) {
+                    return self.sync_counts();
+                }
+                // Buddy system: a prober that suspects us gets our (refuted) ALIVE in the ACK.
+                if let Some(incarnation) = suspicion
+                    && incarnation >= self.incarnation
+                    && self.phase != Phase::Leaving
+                {
+                    self.refute(now, incarnation);
+                }
+                let include_self = target.is_none() || !sender_known || suspicion.is_some();
+                self.send(from.clone(), &SwimMessage::Ack { seq }, include_self);
+                if self.table.slot_of(&decoded.sender).is_none() {
+                    self.push_pull_with_stranger(now, from);
+                }
+            }
+            SwimMessage::Ack { seq } => {
+                if matches!(self.phase, Phase::Joining { .. }) {
+                    self.complete_join(now);
+                }
+                if !self.probe_acked(now, seq)
+                    && let Some(forward) = self.forwards.remove(&seq)
+                {
+                    self.send(forward.requester, &SwimMessage::Ack { seq: forward.seq }, false);
+                }
+            }
+            SwimMessage::PingReq { seq, target, target_endpoint } => {
+                self.serve_ping_req(now, from, seq, target, target_endpoint);
+            }
+            SwimMessage::Nack { seq } => self.probe_nacked(seq),
+            SwimMessage::PushPullRequest { .. } => self.push_pull_with_stranger(now, from),
+            SwimMessage::Gossip => {}
+        }
+        self.sync_counts();
+    }
+
+    /// Applies one update about any member (ourselves included).
+    pub(crate) fn apply_update(&mut self, now: Instant, update: MemberUpdate) {
+        if update.id == self.local.id {
+            return self.apply_about_self(now, &update);
+        }
+        let slot = self.table.slot_of(&update.id);
+        match (&update.kind, slot) {
+            (UpdateKind::Alive { endpoint, tags }, None) => {
+                let info = MemberInfo {
+                    id: update.id.clone(),
+                    endpoint: endpoint.clone(),
+                    state: MemberState::Alive,
+                    incarnation: update.incarnation,
+                    tags: tags.clone(),
+                };
+                self.insert_member(now, info);
+                self.rebroadcast(now, update);
+            }
+            (UpdateKind::Alive { .. }, Some(slot)) => self.apply_alive(now, slot, update),
+            (UpdateKind::Suspect { by }, Some(slot)) => {
+                let by = by.clone();
+                self.apply_suspect(now, slot, update.incarnation, by);
+            }
+            (UpdateKind::Dead, Some(slot)) => {
+                let Some(member) = self.table.get_mut(slot) else { return };
+                if member.is_live() && update.incarnation >= member.incarnation {
+                    self.declare_dead(now, slot, update.incarnation);
+                } else if member.state == MemberState::Dead
+                    && update.incarnation > member.incarnation
+                {
+                    member.incarnation = update.incarnation;
+                }
+            }
+            (UpdateKind::Left, Some(slot)) => {
+                let Some(member) = self.table.get(slot) else { return };
+                if member.state != MemberState::Left && update.incarnation >= member.incarnation {
+                    self.mark_gone(now, slot, update.incarnation, MemberState::Left);
+                }
+            }
+            // Rumours about members we never saw alive carry no endpoint: nothing to do.
+            (_, None) => {}
+        }
+    }
+
+    fn apply_alive(&mut self, now: Instant, slot: usize, update: MemberUpdate) {
+        let UpdateKind::Alive { endpoint, tags } = &update.kind else { return };
+        let Some(member) = self.table.get_mut(slot) else { return };
+        if update.incarnation <= member.incarnation {
+            return;
+        }
+        let previous = member.state;
+        let tags_changed = member.tags != *tags;
+        member.incarnation = update.incarnation;
+        if tags_changed {
+            member.tags = tags.clone();
+        }
+        if previous != MemberState::Alive {
+            member.since = now;
+        }
+        let id = member.id.clone();
+        self.table.set_endpoint(slot, endpoint.clone());
+        if previous != MemberState::Alive {
+            self.table.set_state(slot, MemberState::Alive);
+            self.suspicions.remove(&id);
+        }
+        match previous {
+            MemberState::Suspect | MemberState::Dead => {
+                self.events.push_back(MembershipEvent::MemberAlive {
+                    id: id.clone(),
+                    incarnation: update.incarnation,
+                })
+            }
+            MemberState::Left => self.events.push_back(MembershipEvent::MemberUp {
+                id: id.clone(),
+                endpoint: endpoint.clone(),
+            }),
+            MemberState::Alive => {}
+        }
+        if tags_changed {
+            self.events.push_back(MembershipEvent::TagsUpdated { id });
+        }
+        self.rebroadcast(now, update);
+    }
+
+    /// `by` suspects the member in `slot` at `incarnation`: start a suspicion, or count an
+    /// independent confirmation of the running one.
+    pub(crate) fn apply_suspect(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        incarnation: u64,
+        by: NodeId,
+    ) {
+        let expected =
+            (self.config.indirect_probes as u32).min(self.table.live().saturating_sub(2) as u32);
+        let Some(member) = self.table.get_mut(slot) else { return };
+        let id = member.id.clone();
+        let fresh = match member.state {
+            MemberState::Alive => incarnation >= member.incarnation,
+            MemberState::Suspect => incarnation > member.incarnation,
+            MemberState::Dead | MemberState::Left => return,
+        };
+        if fresh {
+            member.incarnation = incarnation;
+            member.since = now;
+            self.table.set_state(slot, MemberState::Suspect);
+            let suspicion = Suspicion::new(
+                now,
+                incarnation,
+                by.clone(),
+                self.config.suspicion_min,
+                self.config.suspicion_max(),
+                expected,
+            );
+            self.timers.schedule(suspicion.deadline(), Timer::Suspicion(id.clone()));
+            self.suspicions.insert(id.clone(), suspicion);
+            self.events.push_back(MembershipEvent::MemberSuspect { id: id.clone(), incarnation });
+        } else if member.state == MemberState::Suspect && incarnation == member.incarnation {
+            let Some(suspicion) = self.suspicions.get_mut(&id) else { return };
+            if !suspicion.confirm(&by) {
+                return;
+            }
+            self.timers.schedule(suspicion.deadline(), Timer::Suspicion(id.clone()));
+        } else {
+            return;
+        }
+        let update = MemberUpdate { id, incarnation, kind: UpdateKind::Suspect { by } };
+        self.rebroadcast(now, update);
+    }
+
+    pub(crate) fn declare_dead(&mut self, now: Instant, slot: usize, incarnation: u64) {
+        self.mark_gone(now, slot, incarnation, MemberState::Dead);
+    }
+
+    /// Marks a member dead or left, schedules its reaping and gossips it.
+    fn mark_gone(&mut self, now: Instant, slot: usize, incarnation: u64, state: MemberState) {
+        let Some(member) = self.table.get_mut(slot) else { return };
+        member.incarnation = member.incarnation.max(incarnation);
+        member.since = now;
+        let id = member.id.clone();
+        let incarnation = member.incarnation;
+        self.table.set_state(slot, state);
+        self.suspicions.remove(&id);
+        self.timers.schedule(now + self.config.dead_reap_after, Timer::Reap(id.clone()));
+        let kind = if state == MemberState::Left {
+            self.events.push_back(MembershipEvent::MemberLeft { id: id.clone() });
+            UpdateKind::Left
+        } else {
+            self.events.push_back(MembershipEvent::MemberDead { id: id.clone() });
+            self.note_death(now);
+            UpdateKind::Dead
+        };
+        self.rebroadcast(now, MemberUpdate { id, incarnation, kind });
+    }
+
+    /// Partition suspicion: a large share of members died within `partition_window`.
+    fn note_death(&mut self, now: Instant) {
+        let window_start = now - self.config.partition_window;
+        self.recent_deaths.push_back(now);
+        while self.recent_deaths.front().is_some_and(|&t| t < window_start) {
+            self.recent_deaths.pop_front();
+        }
+        let lost = self.recent_deaths.len();
+        let of = self.table.live() + lost;
+        let share = lost as f64 / of.max(1) as f64;
+        if lost >= self.config.partition_min_lost
+            && share >= self.config.partition_fraction
+            && now >= self.partition_quiet_until
+        {
+            self.partition_quiet_until = now + self.config.partition_window;
+            self.events.push_back(MembershipEvent::PartitionSuspected { lost, of });
+        }
+    }
+
+    /// Rumours about ourselves: a suspicion, death or leave at our incarnation or later (or a
+    /// newer ALIVE from a previous life of ours) is refuted with a higher incarnation.
+    fn apply_about_self(&mut self, now: Instant, update: &MemberUpdate) {
+        if matches!(self.phase, Phase::Leaving | Phase::Left) {
+            return;
+        }
+        let alive = matches!(update.kind, UpdateKind::Alive { .. });
+        if update.incarnation > self.incarnation
+            || (!alive && update.incarnation == self.incarnation)
+        {
+            self.refute(now, update.incarnation);
+        } else if !alive {
+            // A stale rumour is still going round: gossip our current incarnation again.
+            self.broadcasts.push(self.local.id.clone(), self.local_alive.clone(), Priority::Urgent);
+            self.gossip_armed_check(now);
+        }
+    }
+
+    pub(crate) fn refute(&mut self, now: Instant, heard: u64) {
+        self.incarnation = heard.max(self.incarnation) + 1;
+        self.refresh_local_alive();
+        self.broadcasts.push(self.local.id.clone(), self.local_alive.clone(), Priority::Urgent);
+        self.raise_health(1);
+        self.stats.refutations += 1;
+        self.events.push_back(MembershipEvent::Refuted { incarnation: self.incarnation });
+        self.gossip_armed_check(now);
+    }
+
+    /// Queues an accepted update for dissemination.
+    pub(crate) fn rebroadcast(&mut self, now: Instant, update: MemberUpdate) {
+        let priority = match update.kind {
+            UpdateKind::Left => Priority::Left,
+            UpdateKind::Dead => Priority::Urgent,
+            UpdateKind::Suspect { .. } => Priority::Suspect,
+            UpdateKind::Alive { .. } => Priority::Alive,
+        };
+        let payload = update.to_bytes();
+        self.broadcasts.push(update.id, payload, priority);
+        self.gossip_armed_check(now);
+    }
+
+    /// Adds a member we did not know, in the state `info` gives.
+    pub(crate) fn insert_member(&mut self, now: Instant, info: MemberInfo) {
+        let state = info.state;
+        let id = info.id.clone();
+        let endpoint = info.endpoint.clone();
+        let member = Member {
+            id: info.id,
+            endpoint: info.endpoint,
+            incarnation: info.incarnation,
+            state,
+            tags: info.tags,
+            since: now,
+            phi: PhiDetector::default(),
+        };
+        let slot = self.table.insert(member, &mut self.rng);
+        match state {
+            MemberState::Alive => self.events.push_back(MembershipEvent::MemberUp { id, endpoint }),
+            MemberState::Suspect => {
+                self.events.push_back(MembershipEvent::MemberUp { id, endpoint });
+                // Known only as suspect: start our own suspicion so it is refuted or dies.
+                self.table.set_state(slot, MemberState::Alive);
+                let me = self.local.id.clone();
+                self.apply_suspect(now, slot, info.incarnation, me);
+            }
+            MemberState::Dead | MemberState::Left => {
+                self.timers.schedule(now + self.config.dead_reap_after, Timer::Reap(id));
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Unit tests of the membership internals: dissemination order and budget, probe order,
+//! phi accrual, retransmit limit, full-state encoding of the local table.
+
+use bytes::{Bytes, BytesMut};
+
+use super::broadcast::{BroadcastQueue, Priority};
+use super::member::{Member, PhiDetector};
+use super::table::MemberTable;
+use super::*;
+use crate::rng::SpotRng;
+use crate::time::Instant;
+use crate::wire::spot::NodeId;
+use crate::wire::swim::{
+    DatagramWriter, FullState, FullStateKind, MemberUpdate, SwimDatagram, SwimMessage, UpdateKind,
+};
+use crate::{Endpoint, Limits};
+
+fn id(text: &str) -> NodeId {
+    NodeId::copy_from_str(text, &Limits::default()).unwrap()
+}
+
+fn update(name: &str, kind: UpdateKind) -> MemberUpdate {
+    MemberUpdate { id: id(name), incarnation: 1, kind }
+}
+
+fn written_ids(queue: &mut BroadcastQueue, limit: u32) -> Vec<NodeId> {
+    let limits = Limits::default();
+    let mut buf = BytesMut::new();
+    let mut writer = DatagramWriter::new(&mut buf, 0, &id("me"), &SwimMessage::Gossip, &limits);
+    queue.fill(&mut writer, limit, None);
+    writer.finish();
+    let datagram = SwimDatagram::decode(&buf.freeze(), &limits).unwrap();
+    datagram.updates.into_iter().map(|u| u.id).collect()
+}
+
+#[test]
+fn broadcasts_go_by_priority_then_fewest_transmissions_and_respect_the_budget() {
+    let mut queue = BroadcastQueue::default();
+    let alive = UpdateKind::Alive { endpoint: Endpoint::localhost(1), tags: vec![] };
+    queue.push(id("a"), update("a", alive.clone()).to_bytes(), Priority::Alive);
+    queue.push(id("d"), update("d", UpdateKind::Dead).to_bytes(), Priority::Urgent);
+    queue.push(id("l"), update("l", UpdateKind::Left).to_bytes(), Priority::Left);
+    assert_eq!(written_ids(&mut queue, 2), vec![id("l"), id("d"), id("a")]);
+    // A newer update about "a" replaces the old one (its count starts over); within a
+    // priority, the update sent fewer times goes first.
+    queue.push(id("a"), update("a", UpdateKind::Dead).to_bytes(), Priority::Alive);
+    queue.push(id("e"), update("e", UpdateKind::Dead).to_bytes(), Priority::Urgent);
+    assert_eq!(queue.len(), 4);
+    assert_eq!(written_ids(&mut queue, 2), vec![id("l"), id("e"), id("d"), id("a")]);
+    // "l" and "d" reached their budget of 2.
+    assert_eq!(written_ids(&mut queue, 2), vec![id("e"), id("a")]);
+    assert!(queue.is_empty());
+}
+
+#[test]
+fn broadcasts_fill_only_what_fits() {
+    let mut queue = BroadcastQueue::default();
+    for i in 0..200 {
+        let name = format!("member-with-a-long-id-{i:04}");
+        queue.push(id(&name), update(&name, UpdateKind::Dead).to_bytes(), Priority::Urgent);
+    }
+    let first = written_ids(&mut queue, 10);
+    assert!(first.len() > 10 && first.len() <= 64);
+    assert_eq!(queue.len(), 200);
+}
+
+fn member(name: &str, state: MemberState) -> Member {
+    Member {
+        id: id(name),
+        endpoint: Endpoint::inproc(name).unwrap(),
+        incarnation: 0,
+        state,
+        tags: vec![],
+        since: Instant::ZERO,
+        phi: PhiDetector::default(),
+    }
+}
+
+#[test]
+fn probe_order_is_a_shuffled_round_robin_over_live_members() {
+    let mut rng = SpotRng::from_seed(5);
+    let mut table = MemberTable::default();
+    for i in 0..10 {
+        let state = if i == 9 { MemberState::Dead } else { MemberState::Alive };
+        table.insert(member(&format!("m{i}"), state), &mut rng);
+    }
+    let round = |table: &mut MemberTable, rng: &mut SpotRng| -> Vec<usize> {
+        (0..9).map(|_| table.next_probe_target(rng).unwrap()).collect()
+    };
+    let first = round(&mut table, &mut rng);
+    let second = round(&mut table, &mut rng);
+    let mut sorted = first.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..9).collect::<Vec<_>>(), "each live member once per round");
+    let mut sorted_second = second.clone();
+    sorted_second.sort_unstable();
+    assert_eq!(sorted_second, sorted);
+    assert_ne!(first, second, "rounds are reshuffled");
+    assert_eq!(table.counts(), [9, 0, 1, 0]);
+    let slot = table.slot_of(&id("m3")).unwrap();
+    table.remove(slot);
+    assert_eq!(table.len(), 9);
+    assert!(table.slot_at(&Endpoint::inproc("m3").unwrap()).is_none());
+    let mut picked = Vec::new();
+    table.random_alive(&mut rng, 20, None, &mut picked);
+    assert_eq!(picked.len(), 8, "every alive member, no dead one, no duplicate");
+}
+
+#[test]
+fn phi_grows_with_silence() {
+    let mut phi = PhiDetector::default();
+    assert_eq!(phi.phi(Instant::from_secs(5)), 0.0);
+    for s in 0..10 {
+        phi.heartbeat(Instant::from_secs(s));
+    }
+    let fresh = phi.phi(Instant::from_secs(9));
+    let late = phi.phi(Instant::from_secs(19));
+    assert_eq!(fresh, 0.0);
+    assert!((late - 10.0 * core::f64::consts::LOG10_E).abs() < 1e-9, "{late}");
+}
+
+fn membership(n: usize) -> Membership {
+    let local = LocalMember::from_endpoint(Endpoint::localhost(9000));
+    let mut m = Membership::new(SwimConfig::lan(), local, Instant::ZERO);
+    let roster = (0..n).map(|i| MemberInfo {
+        id: id(&format!("m{i}")),
+        endpoint: Endpoint::localhost(10_000 + i as u16),
+        state: MemberState::Alive,
+        incarnation: 0,
+        tags: vec![],
+    });
+    m.insert_known_members(Instant::ZERO, roster);
+    m
+}
+
+#[test]
+fn retransmit_limit_grows_with_log10_of_the_cluster() {
+    assert_eq!(membership(0).retransmit_limit(), 4);
+    assert_eq!(membership(8).retransmit_limit(), 4);
+    assert_eq!(membership(9).retransmit_limit(), 8);
+    assert_eq!(membership(120).retransmit_limit(), 12);
+}
+
+#[test]
+fn full_state_lists_us_first_then_every_member() {
+    let mut m = membership(3);
+    let blob: Bytes = m.full_state(FullStateKind::Request);
+    let state = FullState::decode(&blob, &Limits::default()).unwrap();
+    assert_eq!(state.kind, FullStateKind::Request);
+    assert_eq!(state.members.len(), 4);
+    assert_eq!(state.members[0].id, m.local().id);
+    assert!(m.stats().push_pull_bytes_out >= blob.len() as u64);
+}
+
+#[test]
+fn default_node_id_is_the_endpoint_text() {
+    let local = LocalMember::from_endpoint("tcp://10.1.2.3:5555".parse().unwrap());
+    assert_eq!(local.id.as_str(), Some("tcp://10.1.2.3:5555"));
+    let long = Endpoint::Inproc("x".repeat(255));
+    assert_eq!(default_node_id(&long).len(), 16);
+}

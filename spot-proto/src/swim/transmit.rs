@@ -1,0 +1,53 @@
+//! Building outgoing datagrams: the message, our own ALIVE when asked, then pending updates.
+
+use bytes::BytesMut;
+
+use crate::endpoint::Endpoint;
+use crate::wire::swim::{Datagram, DatagramWriter, SwimMessage};
+
+use super::membership::Membership;
+
+/// Datagrams are written back to back into one arena and split off, so sending allocates about
+/// once per this many datagrams.
+const ARENA_DATAGRAMS: usize = 32;
+
+impl Membership {
+    /// Queues one datagram to `to`.
+    pub(crate) fn send(&mut self, to: Endpoint, message: &SwimMessage, include_self: bool) {
+        let max = self.config.limits.max_datagram_size;
+        if self.arena.capacity() - self.arena.len() < max {
+            self.arena = BytesMut::with_capacity((max * ARENA_DATAGRAMS).max(16 << 10));
+        }
+        let limit = self.retransmit_limit();
+        let mut writer = DatagramWriter::new(
+            &mut self.arena,
+            self.config.cluster_id,
+            &self.local.id,
+            message,
+            &self.config.limits,
+        );
+        if include_self {
+            writer.push_encoded(&self.local_alive);
+        }
+        self.broadcasts.fill(&mut writer, limit, include_self.then_some(&self.local.id));
+        let updates = writer.finish();
+        let payload = self.arena.split().freeze();
+        self.stats.datagrams_out += 1;
+        self.stats.bytes_out += payload.len() as u64;
+        self.stats.updates_sent += updates as u64;
+        self.transmits.push_back(Datagram { to, payload });
+    }
+
+    /// How often each update is piggybacked: `retransmit_multiplier × ceil(log10(N + 1))`, N the
+    /// live members including us; at least 1.
+    pub(crate) fn retransmit_limit(&self) -> u32 {
+        let n = self.table.live() as u64 + 1;
+        let mut digits = 0u32;
+        let mut power = 1u64;
+        while power < n + 1 {
+            power = power.saturating_mul(10);
+            digits += 1;
+        }
+        self.config.retransmit_multiplier.saturating_mul(digits).max(1)
+    }
+}
