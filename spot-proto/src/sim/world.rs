@@ -478,7 +478,7 @@ impl<P: SimProcess> Simulation<P> {
     fn send_datagram(&mut self, from: u32, to: &Endpoint, payload: Bytes) {
         self.stats.datagrams_sent += 1;
         self.stats.datagram_bytes_sent += payload.len() as u64;
-        let Some(&to) = self.by_endpoint.get(to) else {
+        let Some(to) = self.lookup(to) else {
             self.stats.dropped_unreachable += 1;
             return;
         };
@@ -494,9 +494,20 @@ impl<P: SimProcess> Simulation<P> {
         }
     }
 
+    /// The node listening on `endpoint`: arithmetic for [`super::member_endpoint`] addresses,
+    /// a hash lookup otherwise.
+    fn lookup(&self, endpoint: &Endpoint) -> Option<u32> {
+        if let Some(index) = super::member_index(endpoint)
+            && self.nodes.get(index).is_some_and(|node| node.endpoint == *endpoint)
+        {
+            return Some(index as u32);
+        }
+        self.by_endpoint.get(endpoint).copied()
+    }
+
     fn connect(&mut self, from: u32, to: &Endpoint, token: u64) {
         let epoch = self.nodes[from as usize].epoch;
-        let target = self.by_endpoint.get(to).copied();
+        let target = self.lookup(to);
         let delay = self.network.stream_delay(from, target.unwrap_or(from));
         let reachable = target.filter(|&t| {
             self.nodes[t as usize].process.is_some() && self.network.reachable(from, t)
