@@ -7,6 +7,9 @@
 //!   duplication, reordering, symmetric and one-way partitions.
 //! * [`SimProcess`] — what runs on a node: datagrams, ordered byte streams, one timer, events.
 //! * [`SimFailure`] — an invariant that broke, printing the seed that replays it.
+//! * [`SwimProcess`], [`SwimFactory`], [`SwimCluster`] — spot-proto's SWIM `Membership` on the
+//!   simulator: one member as a process, members for the standard scenario, and a cluster for
+//!   scenario tests with traces and invariant checks.
 //! * [`run_membership_scenario`] — the standard membership scenario (start, steady state, kill,
 //!   detection) for any SWIM implementation behind a [`ClusterFactory`].
 //!
@@ -53,6 +56,7 @@ mod network;
 mod process;
 mod queue;
 mod streams;
+mod swim;
 mod world;
 
 pub use cluster::{
@@ -63,4 +67,5 @@ pub use failure::SimFailure;
 pub use network::{DropReason, Fate, LinkProfile, LossModel, MAX_GROUPS, NetworkModel};
 pub use process::{IgnoreEvents, Observer, Output, SimProcess, StreamId};
 pub use queue::EventQueue;
+pub use swim::{PushPullStats, SwimCluster, SwimFactory, SwimProcess, TraceEntry};
 pub use world::{NetworkStats, Script, Simulation};

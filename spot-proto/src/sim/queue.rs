@@ -125,7 +125,7 @@ impl<E> EventQueue<E> {
                 }
             }
             if self.current.len() > 1 {
-                self.current.sort_unstable_by(|a, b| (b.at, b.seq).cmp(&(a.at, a.seq)));
+                self.current.sort_unstable_by_key(|e| core::cmp::Reverse((e.at, e.seq)));
             }
         }
     }
@@ -201,9 +201,9 @@ mod tests {
         let mut queue = EventQueue::new();
         let mut reference = BinaryHeap::new();
         let mut now = 0u64;
-        let mut seq = 0u64;
         let mut popped = 0;
-        for round in 0..20_000u64 {
+        for (seq, round) in (0..20_000u64).enumerate() {
+            let seq = seq as u64;
             // Mostly near events (sub-slot to a few ms), some far (seconds to a minute), some
             // at exactly `now`.
             let delay = match rng.below(10) {
@@ -215,7 +215,6 @@ mod tests {
             let at = Instant::from_nanos(now + delay);
             queue.push(at, round);
             reference.push(Entry { at, seq, event: round });
-            seq += 1;
             if rng.below(3) != 0 {
                 let expected = reference.pop().map(|e| (e.at, e.event));
                 let got = queue.pop();
