@@ -1,0 +1,59 @@
+//! `spot`: the SPOT command-line tool.
+//!
+//! Exit codes: 0 success, 1 the run failed or an invariant broke, 2 usage error.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use spot_cli::sim::{SimArgs, SimOutcome};
+use spot_cli::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+
+/// SPOT: clustered topic pub/sub.
+#[derive(Parser, Debug)]
+#[command(name = "spot", version, about = "SPOT: clustered topic pub/sub (command-line tool)", long_about = None)]
+#[command(after_help = "Exit codes: 0 success, 1 run failed or invariant broken, 2 usage error.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a SWIM cluster on a virtual clock and report detection, traffic and CPU.
+    #[command(after_help = "Exit codes: 0 success, 1 run failed (a false death at or below the \
+                      preset's rated loss; the message names the seed), 2 usage error.")]
+    Sim(SimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            // Printing help or a usage error is what this branch is for.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Sim(args) => {
+            if let Err(message) = args.validate() {
+                let mut stderr = std::io::stderr();
+                let _ = writeln!(stderr, "error: {message}\n\nFor more information, try '--help'.");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            let outcome: SimOutcome = spot_cli::sim::run(&args);
+            let mut stdout = std::io::stdout();
+            let text = if args.json { outcome.to_json().to_string() } else { outcome.summary() };
+            let _ = writeln!(stdout, "{text}");
+            match outcome.failure() {
+                Some(failure) => {
+                    let _ = writeln!(std::io::stderr(), "{failure}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+                None => ExitCode::from(EXIT_OK),
+            }
+        }
+    }
+}
