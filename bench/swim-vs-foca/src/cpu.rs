@@ -27,7 +27,8 @@ pub fn process_cpu_time() -> Duration {
         .and_then(|stat| {
             let after = stat.rsplit_once(')')?.1;
             let fields: Vec<&str> = after.split_whitespace().collect();
-            let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            let ticks =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
             Some(Duration::from_millis(ticks * 10))
         })
         .unwrap_or_default()

@@ -99,7 +99,11 @@ fn get_u8(buf: &mut impl Buf) -> Result<u8, CodecError> {
 impl Codec<FocaId> for FocaCodec {
     type Error = CodecError;
 
-    fn encode_header(&mut self, header: &Header<FocaId>, mut buf: impl BufMut) -> Result<(), CodecError> {
+    fn encode_header(
+        &mut self,
+        header: &Header<FocaId>,
+        mut buf: impl BufMut,
+    ) -> Result<(), CodecError> {
         if buf.remaining_mut() < 2 * ID_LEN + 2 + 1 + ID_LEN + 1 {
             return Err(CodecError("no room for a header"));
         }
@@ -149,9 +153,15 @@ impl Codec<FocaId> for FocaCodec {
             0 => Message::Ping(get_u8(&mut buf)?),
             1 => Message::Ack(get_u8(&mut buf)?),
             2 => Message::PingReq { target: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? },
-            3 => Message::IndirectPing { origin: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? },
-            4 => Message::IndirectAck { target: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? },
-            5 => Message::ForwardedAck { origin: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? },
+            3 => {
+                Message::IndirectPing { origin: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? }
+            }
+            4 => {
+                Message::IndirectAck { target: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? }
+            }
+            5 => {
+                Message::ForwardedAck { origin: get_id(&mut buf)?, probe_number: get_u8(&mut buf)? }
+            }
             6 => Message::Announce,
             7 => Message::Feed,
             8 => Message::Gossip,
@@ -162,7 +172,11 @@ impl Codec<FocaId> for FocaCodec {
         Ok(Header { src, src_incarnation, dst, message })
     }
 
-    fn encode_member(&mut self, member: &Member<FocaId>, mut buf: impl BufMut) -> Result<(), CodecError> {
+    fn encode_member(
+        &mut self,
+        member: &Member<FocaId>,
+        mut buf: impl BufMut,
+    ) -> Result<(), CodecError> {
         if buf.remaining_mut() < ID_LEN + 3 {
             return Err(CodecError("no room for a member"));
         }
@@ -244,7 +258,10 @@ impl FocaProcess {
 
     fn drain(&mut self, now: Instant) {
         while let Some((to, data)) = self.runtime.to_send() {
-            self.outputs.push_back(Output::Datagram { to: member_endpoint(to.index as usize), payload: data });
+            self.outputs.push_back(Output::Datagram {
+                to: member_endpoint(to.index as usize),
+                payload: data,
+            });
         }
         while let Some((after, timer)) = self.runtime.to_schedule() {
             self.next_seq += 1;
@@ -302,8 +319,14 @@ pub struct FocaFactory {
 impl FocaFactory {
     /// foca's LAN preset for `nodes` members, with the probe period, probe timeout and
     /// suspicion timeout given.
-    pub fn lan(nodes: usize, probe_period: Duration, probe_rtt: Duration, suspect_to_down: Duration) -> Self {
-        let size = core::num::NonZeroU32::new(nodes.max(1) as u32).unwrap_or(core::num::NonZeroU32::MIN);
+    pub fn lan(
+        nodes: usize,
+        probe_period: Duration,
+        probe_rtt: Duration,
+        suspect_to_down: Duration,
+    ) -> Self {
+        let size =
+            core::num::NonZeroU32::new(nodes.max(1) as u32).unwrap_or(core::num::NonZeroU32::MIN);
         let mut config = Config::new_lan(size);
         config.probe_period = probe_period;
         config.probe_rtt = probe_rtt;
@@ -315,7 +338,14 @@ impl FocaFactory {
 impl ClusterFactory for FocaFactory {
     type Process = FocaProcess;
 
-    fn create(&mut self, index: usize, endpoints: &[Endpoint], start: StartMode, rng: SpotRng, now: Instant) -> FocaProcess {
+    fn create(
+        &mut self,
+        index: usize,
+        endpoints: &[Endpoint],
+        start: StartMode,
+        rng: SpotRng,
+        now: Instant,
+    ) -> FocaProcess {
         let mut process = FocaProcess::new(index, self.config.clone(), rng);
         match start {
             StartMode::Converged => {
@@ -345,4 +375,3 @@ impl ClusterFactory for FocaFactory {
         }
     }
 }
-

@@ -56,7 +56,12 @@ fn measure<F: ClusterFactory>(factory: &mut F, config: &ScenarioConfig) -> Measu
         ScenarioPhase::Started => started = cpu::process_cpu_time(),
         ScenarioPhase::Finished => finished = cpu::process_cpu_time(),
     });
-    Measured { report, setup_cpu: started - cpu0, run_cpu: finished - started, wall: wall0.elapsed() }
+    Measured {
+        report,
+        setup_cpu: started - cpu0,
+        run_cpu: finished - started,
+        wall: wall0.elapsed(),
+    }
 }
 
 fn print_row(name: &str, loss: f64, m: &Measured) {

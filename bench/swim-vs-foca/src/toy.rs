@@ -23,7 +23,10 @@ impl SimProcess for ToyProcess {
 
     fn handle_datagram(&mut self, _now: Instant, from: &Endpoint, payload: Bytes) {
         if payload[0] == b'P' {
-            self.out.push_back(Output::Datagram { to: from.clone(), payload: Bytes::from_static(b"A") });
+            self.out.push_back(Output::Datagram {
+                to: from.clone(),
+                payload: Bytes::from_static(b"A"),
+            });
         } else {
             self.timeout = None;
         }
@@ -35,7 +38,10 @@ impl SimProcess for ToyProcess {
         }
         if self.next_probe <= now {
             let target = self.rng.index(self.nodes);
-            self.out.push_back(Output::Datagram { to: member_endpoint(target), payload: self.ping.clone() });
+            self.out.push_back(Output::Datagram {
+                to: member_endpoint(target),
+                payload: self.ping.clone(),
+            });
             self.timeout = Some(now + Duration::from_millis(500));
             self.next_probe = now + Duration::from_secs(1);
         }
@@ -60,9 +66,23 @@ pub struct ToyFactory;
 impl ClusterFactory for ToyFactory {
     type Process = ToyProcess;
 
-    fn create(&mut self, _index: usize, endpoints: &[Endpoint], _start: StartMode, mut rng: SpotRng, now: Instant) -> ToyProcess {
+    fn create(
+        &mut self,
+        _index: usize,
+        endpoints: &[Endpoint],
+        _start: StartMode,
+        mut rng: SpotRng,
+        now: Instant,
+    ) -> ToyProcess {
         let first = now + Duration::from_nanos(rng.below(1_000_000_000));
-        ToyProcess { nodes: endpoints.len(), rng, next_probe: first, timeout: None, out: VecDeque::new(), ping: Bytes::from_static(b"P") }
+        ToyProcess {
+            nodes: endpoints.len(),
+            rng,
+            next_probe: first,
+            timeout: None,
+            out: VecDeque::new(),
+            ping: Bytes::from_static(b"P"),
+        }
     }
 
     fn classify(&self, _event: &()) -> Option<(usize, Change)> {
