@@ -5,12 +5,20 @@
 //!
 //! * [`pattern`] — glob patterns (`chat:*`, `room?`) compiled to a non-backtracking matcher.
 //! * [`directory`] — LOCAL topics and the owners of REMOTE topics, with conflict rules.
+//! * [`subscriptions`] — local subscriptions, remote subscribers, upstream SUBSCRIBE decisions
+//!   and the routing decision for every publish.
 
 pub mod directory;
 pub mod pattern;
+pub mod subscriptions;
 
 pub use directory::{
     DirectoryStats, Location, TopicChange, TopicDirectory, TopicEntry, parse_topic,
     topic_from_bytes,
 };
 pub use pattern::GlobPattern;
+pub use subscriptions::{
+    PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed, SubscriptionId,
+    SubscriptionStats, SubscriptionTarget, Subscriptions, UnknownTopic, Unsubscribed,
+    UpstreamAction,
+};
