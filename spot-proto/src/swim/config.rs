@@ -33,8 +33,8 @@ pub struct SwimConfig {
     pub gossip_interval: Duration,
     /// Members per gossip round (only while updates are pending).
     pub gossip_fanout: usize,
-    /// Period of the full-state push-pull with a random member (scaled up beyond 32 members);
-    /// `None` disables it.
+    /// Period of the full-state push-pull with a random member, multiplied by `ceil(N / 32)` for
+    /// N members (so the cluster runs about 32 exchanges per period); `None` disables it.
     pub push_pull_interval: Option<Duration>,
     /// Dead and left members are forgotten this long after their death or leave.
     pub dead_reap_after: Duration,

@@ -69,6 +69,8 @@ pub struct Membership {
     pub(crate) stats: SwimStats,
     pub(crate) arena: BytesMut,
     pub(crate) scratch: Vec<usize>,
+    /// Encoded ALIVE updates answering stale rumours in the datagram being handled.
+    pub(crate) corrections: Vec<Bytes>,
     pub(crate) recent_deaths: VecDeque<Instant>,
     pub(crate) partition_quiet_until: Instant,
     pub(crate) last_stranger_push_pull: Option<Instant>,
@@ -105,6 +107,7 @@ impl Membership {
             stats: SwimStats::default(),
             arena: BytesMut::new(),
             scratch: Vec::new(),
+            corrections: Vec::new(),
             recent_deaths: VecDeque::new(),
             partition_quiet_until: now,
             last_stranger_push_pull: None,
@@ -212,7 +215,11 @@ impl Membership {
 
     /// When [`Self::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next_deadline()
+        let indirect = self.probe.as_ref().and_then(|probe| probe.indirect_at);
+        match (self.timers.next_deadline(), indirect) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Every remote member we know (the local member is [`Self::local`]).
@@ -367,9 +374,10 @@ impl Membership {
     fn start_joined_timers(&mut self, now: Instant) {
         let jitter = self.jitter(self.config.probe_interval);
         self.timers.schedule(now + jitter, Timer::ProbeTick);
-        if let Some(interval) = self.config.push_pull_interval {
-            let jitter = self.jitter(interval);
-            self.timers.schedule(now + interval / 2 + jitter / 2, Timer::PushPull);
+        if let Some(period) = self.push_pull_period() {
+            // Spread the first exchanges of nodes that start together over a whole period.
+            let first = self.jitter(period);
+            self.timers.schedule(now + first, Timer::PushPull);
         }
     }
 

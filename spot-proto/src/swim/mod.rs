@@ -29,7 +29,7 @@
 //!   `retransmit_multiplier × ceil(log10(N + 1))` times. Only while updates are pending, GOSSIP
 //!   datagrams go to `gossip_fanout` members every `gossip_interval`; in steady state a member
 //!   sends its probe and its ACKs, nothing else.
-//! * **Push-pull** with a random member every `push_pull_interval` (longer beyond 32 members),
+//! * **Push-pull** with a random member every `push_pull_interval × ceil(N / 32)`,
 //!   with a member that talks to us but that we do not know, and on a PUSH_PULL_REQUEST datagram.
 //! * **Leave** gossips LEFT at top priority for `leave_grace`, then [`MembershipEvent::Left`] and
 //!   the state machine stops. **Dead and left members** are forgotten after `dead_reap_after`.

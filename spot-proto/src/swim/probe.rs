@@ -21,6 +21,9 @@ pub(crate) struct Probe {
     pub(crate) acked: bool,
     pub(crate) expected_nacks: u32,
     pub(crate) nacks: u32,
+    /// When to probe indirectly if no ACK came; `None` once done. Kept here rather than in the
+    /// timer queue, so an acknowledged probe leaves no stale wake-up behind.
+    pub(crate) indirect_at: Option<Instant>,
 }
 
 /// A PING_REQ we serve as intermediary: relay the target's ACK to `requester` as `seq`.
@@ -30,6 +33,9 @@ pub(crate) struct Forward {
     pub(crate) seq: u32,
 }
 
+/// Buddy PINGs sent to a suspect whose suspicion ran out, before it is declared dead.
+const LAST_CHANCE_PINGS: u8 = 2;
+
 /// Most PING_REQs served at once; more are dropped (a hostile peer costs bounded memory).
 const MAX_FORWARDS: usize = 1024;
 
@@ -38,6 +44,12 @@ impl Membership {
     pub fn handle_timeout(&mut self, now: Instant) {
         // Bounded, so a zero interval in the configuration cannot spin forever: what is left
         // stays due and poll_timeout asks for another call at once.
+        if let Some(probe) = &self.probe
+            && probe.indirect_at.is_some_and(|at| at <= now)
+        {
+            let seq = probe.seq;
+            self.probe_indirect(now, seq);
+        }
         let mut budget = self.timers.len() + 16;
         while budget > 0 {
             budget -= 1;
@@ -50,7 +62,6 @@ impl Membership {
     fn run_timer(&mut self, now: Instant, timer: Timer) {
         match timer {
             Timer::ProbeTick => self.probe_tick(now),
-            Timer::ProbeIndirect(seq) => self.probe_indirect(now, seq),
             Timer::ForwardTimeout(seq) => {
                 if let Some(forward) = self.forwards.remove(&seq) {
                     self.send(forward.requester, &SwimMessage::Nack { seq: forward.seq }, false);
@@ -129,11 +140,17 @@ impl Membership {
                 &SwimMessage::Ping { seq, target: Some(target.clone()), suspicion },
                 false,
             );
-            self.probe =
-                Some(Probe { seq, target, slot, acked: false, expected_nacks: 0, nacks: 0 });
-            self.stats.probes += 1;
             let timeout = self.scaled(self.config.probe_timeout);
-            self.timers.schedule(now + timeout, Timer::ProbeIndirect(seq));
+            self.probe = Some(Probe {
+                seq,
+                target,
+                slot,
+                acked: false,
+                expected_nacks: 0,
+                nacks: 0,
+                indirect_at: Some(now + timeout),
+            });
+            self.stats.probes += 1;
         }
         let interval = self.scaled(self.config.probe_interval);
         self.timers.schedule(now + interval, Timer::ProbeTick);
@@ -165,20 +182,22 @@ impl Membership {
 
     /// The direct ACK is late: ask K random alive members to probe the target.
     fn probe_indirect(&mut self, _now: Instant, seq: u32) {
-        let Some(probe) = self.probe.as_ref() else { return };
+        let Some(probe) = self.probe.as_mut() else { return };
         if probe.seq != seq || probe.acked {
             return;
         }
+        probe.indirect_at = None;
         let slot = probe.slot;
         let Some(member) = self.table.get(slot) else { return };
         let target = member.id.clone();
         let target_endpoint = member.endpoint.clone();
         let mut helpers = core::mem::take(&mut self.scratch);
         helpers.clear();
-        self.table.random_alive(
+        self.table.random_members(
             &mut self.rng,
             self.config.indirect_probes,
             Some(slot),
+            false,
             &mut helpers,
         );
         let message = SwimMessage::PingReq { seq, target, target_endpoint };
@@ -201,6 +220,7 @@ impl Membership {
             Some(probe) if probe.seq == seq => {
                 if !probe.acked {
                     probe.acked = true;
+                    probe.indirect_at = None;
                     let slot = probe.slot;
                     self.health = self.health.saturating_sub(1);
                     if let Some(member) = self.table.get_mut(slot) {
@@ -251,11 +271,29 @@ impl Membership {
     }
 
     fn suspicion_timeout(&mut self, now: Instant, id: &NodeId) {
-        let Some(suspicion) = self.suspicions.get(id) else { return };
+        let Some(suspicion) = self.suspicions.get_mut(id) else { return };
         if suspicion.deadline() > now {
             return;
         }
         let incarnation = suspicion.incarnation;
+        if suspicion.grace_pings < LAST_CHANCE_PINGS {
+            // Last chance: buddy PINGs (one per probe timeout), whose ACK carries the member's
+            // refutation if the gossip missed us. Dead only if nothing comes back.
+            suspicion.grace_pings += 1;
+            let next = now + self.config.probe_timeout;
+            suspicion.grace_until = Some(next);
+            self.timers.schedule(next, Timer::Suspicion(id.clone()));
+            if let Some(endpoint) = self.table.by_id(id).map(|m| m.endpoint.clone()) {
+                let seq = self.next_seq();
+                let ping = SwimMessage::Ping {
+                    seq,
+                    target: Some(id.clone()),
+                    suspicion: Some(incarnation),
+                };
+                self.send(endpoint, &ping, false);
+            }
+            return;
+        }
         self.suspicions.remove(id);
         let Some(slot) = self.table.slot_of(id) else { return };
         let Some(member) = self.table.get(slot) else { return };
@@ -279,7 +317,14 @@ impl Membership {
     pub(crate) fn gossip_round(&mut self, _now: Instant) {
         let mut targets = core::mem::take(&mut self.scratch);
         targets.clear();
-        self.table.random_alive(&mut self.rng, self.config.gossip_fanout, None, &mut targets);
+        // Suspects too: a member suspected by mistake must keep hearing the news to refute it.
+        self.table.random_members(
+            &mut self.rng,
+            self.config.gossip_fanout,
+            None,
+            true,
+            &mut targets,
+        );
         for &slot in &targets {
             if self.broadcasts.is_empty() {
                 break;

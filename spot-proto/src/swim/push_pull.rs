@@ -139,24 +139,32 @@ impl Membership {
         }
     }
 
-    /// The periodic push-pull with one random alive member. The period grows with the cluster
-    /// beyond 32 members (×2, ×3, ... per doubling), so the state bytes per member stay bounded.
+    /// The periodic push-pull with one random alive member. The period grows linearly beyond
+    /// 32 members (`interval × ceil(N / 32)`), so the whole cluster runs about 32 exchanges per
+    /// interval whatever its size, and the CPU and bytes it costs per member stay flat.
     pub(crate) fn push_pull_tick(&mut self, now: Instant) {
-        let Some(interval) = self.config.push_pull_interval else { return };
         if self.phase != Phase::Joined {
             return;
         }
         let mut picked = core::mem::take(&mut self.scratch);
         picked.clear();
-        self.table.random_alive(&mut self.rng, 1, None, &mut picked);
+        self.table.random_members(&mut self.rng, 1, None, false, &mut picked);
         if let Some(endpoint) =
             picked.first().and_then(|&s| self.table.get(s)).map(|m| m.endpoint.clone())
         {
             self.start_push_pull(endpoint, false);
         }
         self.scratch = picked;
+        if let Some(period) = self.push_pull_period() {
+            self.timers.schedule(now + period, Timer::PushPull);
+        }
+    }
+
+    /// The push-pull period for the current cluster size (see [`Self::push_pull_tick`]).
+    pub(crate) fn push_pull_period(&self) -> Option<core::time::Duration> {
+        let interval = self.config.push_pull_interval?;
         let n = self.table.live() + 1;
-        let scale = if n <= 32 { 1 } else { (n as f64 / 32.0).log2().ceil() as u32 + 1 };
-        self.timers.schedule(now + interval.saturating_mul(scale), Timer::PushPull);
+        let scale = u32::try_from(n.div_ceil(32)).unwrap_or(u32::MAX).max(1);
+        Some(interval.saturating_mul(scale))
     }
 }

@@ -16,6 +16,9 @@ use super::membership::{Membership, Phase};
 use super::suspicion::Suspicion;
 use super::timers::Timer;
 
+/// Most stale-rumour corrections answered per received datagram.
+const MAX_CORRECTIONS: usize = 16;
+
 impl Membership {
     /// Handles one received datagram. A malformed one (or another cluster's) is dropped and
     /// counted in [`super::SwimStats::malformed_dropped`].
@@ -43,18 +46,28 @@ impl Membership {
         if decoded.sender == self.local.id {
             return;
         }
-        let sender_known = match self.table.slot_of(&decoded.sender) {
-            Some(slot) => {
-                if let Some(member) = self.table.get_mut(slot) {
-                    member.phi.heartbeat(now);
+        // ACKs and NACKs answer our own probes (their heartbeat is taken in `probe_acked`):
+        // they skip the sender lookup, the hot path's costliest step in a large cluster.
+        let answer = matches!(decoded.message, SwimMessage::Ack { .. } | SwimMessage::Nack { .. });
+        let sender_known = answer
+            || match self.table.slot_of(&decoded.sender) {
+                Some(slot) => {
+                    if let Some(member) = self.table.get_mut(slot) {
+                        member.phi.heartbeat(now);
+                    }
+                    true
                 }
-                true
-            }
-            None => false,
-        };
+                None => false,
+            };
         self.stats.updates_received += decoded.updates.len() as u64;
+        self.corrections.clear();
         for update in decoded.updates {
             self.apply_update(now, update);
+        }
+        let corrections = core::mem::take(&mut self.corrections);
+        if !corrections.is_empty() && !matches!(decoded.message, SwimMessage::Ping { .. }) {
+            self.stats.corrections_sent += 1;
+            self.send_with(from.clone(), &SwimMessage::Gossip, false, &corrections);
         }
         match decoded.message {
             SwimMessage::Ping { seq, target, suspicion } => {
@@ -69,7 +82,8 @@ impl Membership {
                     self.refute(now, incarnation);
                 }
                 let include_self = target.is_none() || !sender_known || suspicion.is_some();
-                self.send(from.clone(), &SwimMessage::Ack { seq }, include_self);
+                self.stats.corrections_sent += u64::from(!corrections.is_empty());
+                self.send_with(from.clone(), &SwimMessage::Ack { seq }, include_self, &corrections);
                 if self.table.slot_of(&decoded.sender).is_none() {
                     self.push_pull_with_stranger(now, from);
                 }
@@ -121,6 +135,8 @@ impl Membership {
                 let Some(member) = self.table.get_mut(slot) else { return };
                 if member.is_live() && update.incarnation >= member.incarnation {
                     self.declare_dead(now, slot, update.incarnation);
+                } else if member.state == MemberState::Alive {
+                    self.repeat_alive(now, slot);
                 } else if member.state == MemberState::Dead
                     && update.incarnation > member.incarnation
                 {
@@ -196,6 +212,11 @@ impl Membership {
             MemberState::Suspect => incarnation > member.incarnation,
             MemberState::Dead | MemberState::Left => return,
         };
+        if member.state == MemberState::Alive && !fresh {
+            // A stale suspicion (the member refuted it already) is still going round: gossip
+            // the refutation again, so those who missed it do not time the member out.
+            return self.repeat_alive(now, slot);
+        }
         if fresh {
             member.incarnation = incarnation;
             member.since = now;
@@ -279,10 +300,16 @@ impl Membership {
             || (!alive && update.incarnation == self.incarnation)
         {
             self.refute(now, update.incarnation);
-        } else if !alive {
-            // A stale rumour is still going round: gossip our current incarnation again.
-            self.broadcasts.push(self.local.id.clone(), self.local_alive.clone(), Priority::Urgent);
-            self.gossip_armed_check(now);
+            // Tell the accuser at once: it is the one member sure to time us out otherwise.
+            if let UpdateKind::Suspect { by } = &update.kind
+                && let Some(endpoint) = self.table.by_id(by).map(|m| m.endpoint.clone())
+            {
+                let alive = [self.local_alive.clone()];
+                self.send_with(endpoint, &SwimMessage::Gossip, false, &alive);
+            }
+        } else if !alive && self.corrections.len() < MAX_CORRECTIONS {
+            // A stale rumour about us: answer its sender with our current incarnation.
+            self.corrections.push(self.local_alive.clone());
         }
     }
 
@@ -294,6 +321,25 @@ impl Membership {
         self.stats.refutations += 1;
         self.events.push_back(MembershipEvent::Refuted { incarnation: self.incarnation });
         self.gossip_armed_check(now);
+    }
+
+    /// The sender of the datagram being handled spreads a stale rumour about the member in
+    /// `slot` (which refuted it already): answer it directly with what we know, so it does not
+    /// time the member out. Random gossip alone misses a given node now and then.
+    fn repeat_alive(&mut self, _now: Instant, slot: usize) {
+        let Some(member) = self.table.get(slot) else { return };
+        if self.corrections.len() >= MAX_CORRECTIONS {
+            return;
+        }
+        let update = MemberUpdate {
+            id: member.id.clone(),
+            incarnation: member.incarnation,
+            kind: UpdateKind::Alive {
+                endpoint: member.endpoint.clone(),
+                tags: member.tags.clone(),
+            },
+        };
+        self.corrections.push(update.to_bytes());
     }
 
     /// Queues an accepted update for dissemination.

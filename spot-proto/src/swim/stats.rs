@@ -53,6 +53,8 @@ pub struct SwimStats {
     pub updates_received: u64,
     /// Suspicions we started ourselves.
     pub suspicions_started: u64,
+    /// Datagrams that answered a stale rumour with newer knowledge.
+    pub corrections_sent: u64,
     /// Times we refuted a rumour about ourselves.
     pub refutations: u64,
 }

@@ -16,6 +16,11 @@ pub(crate) struct Suspicion {
     expected: u32,
     /// Everyone who suspected the member at this incarnation, the first suspecter included.
     suspecters: Vec<NodeId>,
+    /// Set once the timeout passed and the last-chance buddy PINGs started; the member is
+    /// declared dead when `grace_until` passes too.
+    pub(crate) grace_until: Option<Instant>,
+    /// Last-chance buddy PINGs sent so far.
+    pub(crate) grace_pings: u8,
 }
 
 impl Suspicion {
@@ -34,6 +39,8 @@ impl Suspicion {
             max: max.max(min),
             expected,
             suspecters: vec![by],
+            grace_until: None,
+            grace_pings: 0,
         }
     }
 
@@ -66,7 +73,8 @@ impl Suspicion {
     }
 
     pub(crate) fn deadline(&self) -> Instant {
-        self.started + self.timeout()
+        let deadline = self.started + self.timeout();
+        self.grace_until.map_or(deadline, |grace| grace.max(deadline))
     }
 }
 

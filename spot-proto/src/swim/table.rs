@@ -146,24 +146,28 @@ impl MemberTable {
         None
     }
 
-    /// Up to `k` distinct random alive members, not in `exclude`, appended to `out`.
-    pub(crate) fn random_alive(
+    /// Up to `k` distinct random alive members (and suspect ones too, with `with_suspects`), not
+    /// `exclude`, appended to `out`.
+    pub(crate) fn random_members(
         &self,
         rng: &mut SpotRng,
         k: usize,
         exclude: Option<usize>,
+        with_suspects: bool,
         out: &mut Vec<usize>,
     ) {
         let start = out.len();
+        let wanted_state = |m: &Member| {
+            m.state == MemberState::Alive || (with_suspects && m.state == MemberState::Suspect)
+        };
         let eligible = |slot: usize, out: &Vec<usize>| {
             Some(slot) != exclude
                 && !out[start..].contains(&slot)
-                && self.get(slot).is_some_and(|m| m.state == MemberState::Alive)
+                && self.get(slot).is_some_and(wanted_state)
         };
-        let available = self.counts[0]
-            - usize::from(
-                exclude.is_some_and(|s| self.get(s).is_some_and(|m| m.state == MemberState::Alive)),
-            );
+        let pool = self.counts[0] + if with_suspects { self.counts[1] } else { 0 };
+        let available =
+            pool - usize::from(exclude.is_some_and(|s| self.get(s).is_some_and(wanted_state)));
         let want = k.min(available);
         if want == 0 || self.slots.is_empty() {
             return;

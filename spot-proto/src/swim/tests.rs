@@ -102,7 +102,7 @@ fn probe_order_is_a_shuffled_round_robin_over_live_members() {
     assert_eq!(table.len(), 9);
     assert!(table.slot_at(&Endpoint::inproc("m3").unwrap()).is_none());
     let mut picked = Vec::new();
-    table.random_alive(&mut rng, 20, None, &mut picked);
+    table.random_members(&mut rng, 20, None, false, &mut picked);
     assert_eq!(picked.len(), 8, "every alive member, no dead one, no duplicate");
 }
 

@@ -12,8 +12,6 @@ use crate::wire::spot::NodeId;
 pub(crate) enum Timer {
     /// Start the next probe (and settle the previous one).
     ProbeTick,
-    /// The direct ACK of probe `seq` is late: probe indirectly.
-    ProbeIndirect(u32),
     /// As a PING_REQ intermediary, the target did not answer our PING `seq`: send a NACK.
     ForwardTimeout(u32),
     /// A suspicion may have run out.

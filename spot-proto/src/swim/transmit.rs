@@ -1,6 +1,6 @@
 //! Building outgoing datagrams: the message, our own ALIVE when asked, then pending updates.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::endpoint::Endpoint;
 use crate::wire::swim::{Datagram, DatagramWriter, SwimMessage};
@@ -14,6 +14,18 @@ const ARENA_DATAGRAMS: usize = 32;
 impl Membership {
     /// Queues one datagram to `to`.
     pub(crate) fn send(&mut self, to: Endpoint, message: &SwimMessage, include_self: bool) {
+        self.send_with(to, message, include_self, &[]);
+    }
+
+    /// Queues one datagram to `to`, with `extra` encoded updates first (corrections meant for
+    /// this receiver), then pending updates.
+    pub(crate) fn send_with(
+        &mut self,
+        to: Endpoint,
+        message: &SwimMessage,
+        include_self: bool,
+        extra: &[Bytes],
+    ) {
         let max = self.config.limits.max_datagram_size;
         if self.arena.capacity() - self.arena.len() < max {
             self.arena = BytesMut::with_capacity((max * ARENA_DATAGRAMS).max(16 << 10));
@@ -28,6 +40,9 @@ impl Membership {
         );
         if include_self {
             writer.push_encoded(&self.local_alive);
+        }
+        for update in extra {
+            writer.push_encoded(update);
         }
         self.broadcasts.fill(&mut writer, limit, include_self.then_some(&self.local.id));
         let updates = writer.finish();
