@@ -71,3 +71,43 @@ pub async fn barrier(node: &SpotNode) {
 pub async fn next(subscription: &mut Subscription) -> Message {
     within("a message", subscription.recv()).await.expect("the subscription is live")
 }
+
+/// Waits until `node` sees every id of `expected` as an alive member, reading `events` between
+/// looks (so the wait is driven by membership changes, not by polling).
+pub async fn wait_alive(
+    node: &SpotNode,
+    events: &mut spot_driver_tokio::EventStream<spot_proto::swim::MembershipEvent>,
+    expected: &[spot_proto::wire::spot::NodeId],
+) {
+    use spot_proto::wire::spot::MemberState;
+    within("members alive", async {
+        loop {
+            let members = node.members().await.expect("members");
+            let alive = |id: &spot_proto::wire::spot::NodeId| {
+                members.iter().any(|m| &m.id == id && m.state == MemberState::Alive)
+            };
+            if expected.iter().all(alive) {
+                return;
+            }
+            events.recv().await.expect("the node is running");
+        }
+    })
+    .await;
+}
+
+/// Waits for a membership event matching `wanted`.
+pub async fn wait_event(
+    events: &mut spot_driver_tokio::EventStream<spot_proto::swim::MembershipEvent>,
+    what: &str,
+    wanted: impl Fn(&spot_proto::swim::MembershipEvent) -> bool,
+) {
+    within(what, async {
+        loop {
+            let event = events.recv().await.expect("the node is running");
+            if wanted(&event) {
+                return;
+            }
+        }
+    })
+    .await;
+}
