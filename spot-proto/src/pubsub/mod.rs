@@ -7,9 +7,11 @@
 //! * [`directory`] — LOCAL topics and the owners of REMOTE topics, with conflict rules.
 //! * [`subscriptions`] — local subscriptions, remote subscribers, upstream SUBSCRIBE decisions
 //!   and the routing decision for every publish.
+//! * [`relay`] — loop and duplicate prevention for relayed publishes: origin, sequence, hops.
 
 pub mod directory;
 pub mod pattern;
+pub mod relay;
 pub mod subscriptions;
 
 pub use directory::{
@@ -17,6 +19,7 @@ pub use directory::{
     topic_from_bytes,
 };
 pub use pattern::GlobPattern;
+pub use relay::{DedupWindow, RelayConfig, RelayDecision, RelayFilter, RelayStats, WindowVerdict};
 pub use subscriptions::{
     PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed, SubscriptionId,
     SubscriptionStats, SubscriptionTarget, Subscriptions, UnknownTopic, Unsubscribed,
