@@ -8,9 +8,11 @@
 //! * [`subscriptions`] — local subscriptions, remote subscribers, upstream SUBSCRIBE decisions
 //!   and the routing decision for every publish.
 //! * [`relay`] — loop and duplicate prevention for relayed publishes: origin, sequence, hops.
+//! * [`queue`] — the receive queue and per-peer high-water-mark accounting.
 
 pub mod directory;
 pub mod pattern;
+pub mod queue;
 pub mod relay;
 pub mod subscriptions;
 
@@ -19,6 +21,7 @@ pub use directory::{
     topic_from_bytes,
 };
 pub use pattern::GlobPattern;
+pub use queue::{Admission, HwmGauge, HwmLimits, QueueStats, ReceiveQueue, ReceivedMessage};
 pub use relay::{DedupWindow, RelayConfig, RelayDecision, RelayFilter, RelayStats, WindowVerdict};
 pub use subscriptions::{
     PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed, SubscriptionId,
