@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, FuzzBody)] = &[
     ("zmtp_roundtrip", zmtp_roundtrip),
     ("zmtp_link", zmtp_link),
     ("swim_datagram", swim_datagram),
+    ("node_cluster", node_cluster),
 ];
 
 /// Looks a target up by name.
@@ -261,6 +262,17 @@ pub fn swim_datagram(data: &[u8]) {
         let (blob, count) = state.encode(&limits);
         assert_eq!(count, state.members.len());
         assert_eq!(FullState::decode(&blob, &limits).as_ref(), Ok(&state));
+    }
+}
+
+/// Arbitrary operation sequences (topics, subscriptions, patterns, publishes, time, cuts and
+/// heals) on a small simulated cluster of Nodes, decoded by
+/// [`crate::node::workload::Workload::from_bytes`]. The run must keep the delivery invariants:
+/// no duplicate, no delivery to a non-subscriber, per-publisher order per topic.
+pub fn node_cluster(data: &[u8]) {
+    let workload = crate::node::workload::Workload::from_bytes(data);
+    if let Err(failure) = workload.run() {
+        panic!("{failure}\nworkload: {workload:?}");
     }
 }
 

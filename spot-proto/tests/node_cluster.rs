@@ -10,6 +10,7 @@ use spot_proto::node::{NodeEvent, TopicLocation};
 use spot_proto::swim::MembershipEvent;
 
 /// Nodes 1.. join through node 0 and the mesh converges.
+#[allow(clippy::unwrap_used)]
 fn joined_mesh(seed: u64, n: usize) -> Cluster {
     let mut cluster = Cluster::new(seed, n);
     let seed_endpoint = cluster.endpoint(0);
@@ -103,6 +104,9 @@ fn a_hub_relays_to_spokes_that_have_no_link_to_the_owner() {
     // Node 0 is the hub; 1, 2, 3 are spokes. Node 1 owns "feed"; spokes 2 and 3 only reach the
     // hub (their links to node 1 are cut), and learn the directory from it.
     let mut cluster = Cluster::new(23, 4);
+    for node in 0..4 {
+        cluster.sim.network().set_group(node, node as usize);
+    }
     cluster.sim.network().block_both(1, 2);
     cluster.sim.network().block_both(1, 3);
     cluster.act(1, |n, now| n.topic_create(now, "feed").unwrap());

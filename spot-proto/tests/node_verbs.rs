@@ -149,7 +149,7 @@ fn cluster_verbs_report_their_errors() {
         _ => None,
     });
     let report = report.expect("one peer synced, so the sync succeeds");
-    assert_eq!(report.synced, [other.clone()]);
+    assert_eq!(report.synced, std::slice::from_ref(&other));
     assert_eq!(report.failed.len(), 1, "the unreachable one is listed as failed");
     let quick = cluster.act(0, |n, now| n.cluster_sync(now, Some(ms(0))));
     assert!(cluster.operation_ok(0, quick), "timeout 0 sends and returns");
@@ -262,7 +262,7 @@ fn a_zeromq_dealer_gets_query_resp_and_can_subscribe_and_publish() {
     n.topic_create(now, "b").unwrap();
     let mut dealer = Plain::connect(&mut n, SocketType::Dealer);
     let send = |d: &mut Plain, c: SpotCommand| {
-        d.link.send(Message::from_frames(c.encode(Envelope::Bare))).unwrap();
+        let _queued = d.link.send(Message::from_frames(c.encode(Envelope::Bare))).unwrap();
     };
     send(&mut dealer, SpotCommand::Query);
     let got = messages(&dealer.pump(&mut n));

@@ -297,6 +297,9 @@ impl Node {
         {
             return;
         }
+        if let Some(old) = self.remote_topics.get(&topic).map(|r| r.endpoint.clone()) {
+            self.drop_subscription_at(&old, &topic);
+        }
         self.remote_topics.insert(
             topic.clone(),
             RemoteTopic { owner: owner.clone(), endpoint: endpoint.clone(), routed: false },
@@ -310,10 +313,22 @@ impl Node {
     /// back with the topic).
     pub(super) fn forget_topic(&mut self, topic: &Topic) {
         let Some(remote) = self.remote_topics.remove(topic) else { return };
-        if let Some(peer) = self.peers.get_mut(&remote.endpoint) {
-            peer.subscribed.remove(topic);
-        }
+        self.drop_subscription_at(&remote.endpoint, topic);
         self.events.push_back(NodeEvent::TopicLost { topic: topic.clone(), owner: remote.owner });
+    }
+
+    /// Stops our subscription to `topic` at `endpoint`, telling it when the link is up (it may
+    /// still hold it as a relay).
+    fn drop_subscription_at(&mut self, endpoint: &Endpoint, topic: &Topic) {
+        let Some(peer) = self.peers.get_mut(endpoint) else { return };
+        if !peer.subscribed.remove(topic) || peer.as_subscriber {
+            return;
+        }
+        if let Some(c) = peer.conn.and_then(|conn| self.conns.get_mut(&conn)) {
+            let unsubscribe = SpotCommand::Unsubscribe { topic: topic.clone() };
+            c.dirty = true;
+            let _ = c.link.send_control(Message::from_frames(unsubscribe.encode(Envelope::Bare)));
+        }
     }
 
     /// Drops every topic `owner` had.

@@ -46,6 +46,8 @@ mod routing;
 mod sim;
 mod stats;
 mod verbs;
+#[cfg(feature = "sim")]
+pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

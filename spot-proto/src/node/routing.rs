@@ -343,9 +343,18 @@ impl Node {
         from: Option<&Endpoint>,
         relay: Option<RelayedPublish>,
     ) {
-        self.deliver_local(topic, data, from);
-        if !self.local_topics.contains(topic) {
-            let _ = self.fan_out(topic, data, Origin::Relayed(relay), false);
+        // One path per topic: only the node our directory names for it may send it to us. A
+        // copy by any other path (a stale owner, a relay we no longer use, a prefix match from a
+        // foreign publisher) would be a duplicate or a stray, so it is dropped and counted.
+        let on_path = match (self.remote_topics.get(topic), from) {
+            (Some(remote), Some(from)) => &remote.endpoint == from,
+            _ => false,
+        };
+        if !on_path {
+            self.stats.dropped_off_path += 1;
+            return;
         }
+        self.deliver_local(topic, data, from);
+        let _ = self.fan_out(topic, data, Origin::Relayed(relay), false);
     }
 }

@@ -26,6 +26,9 @@ pub struct NodeStats {
     pub unknown_commands: u64,
     /// Relayed publishes dropped as duplicates or at the hop limit.
     pub dropped_relay: u64,
+    /// Forwarded messages dropped because they came by another path than the one this node's
+    /// directory names for their topic (a stale owner, a relay no longer used).
+    pub dropped_off_path: u64,
     /// Connections opened (both directions).
     pub connections_opened: u64,
     /// Connections closed (both directions).

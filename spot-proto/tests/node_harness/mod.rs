@@ -1,6 +1,6 @@
 //! A small harness over the simulator for Node scenario tests: nodes on `tcp://10.0.0.N:7000`,
 //! verbs run inside the simulation, and the events and deliveries each node reported.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use core::time::Duration;
 
