@@ -127,6 +127,26 @@ fn a_leave_propagates_as_left() {
 }
 
 #[test]
+fn a_partition_is_seen_as_deaths_across_it_and_suspected_as_a_partition() {
+    let seed = seed(6);
+    let mut cluster = converged(10, seed);
+    cluster.run_for(secs(5));
+    cluster.sim().network().partition(5..10);
+    cluster.run_for(secs(50));
+    for observer in 0..10 {
+        let same_side = |other: usize| (observer < 5) == (other < 5);
+        for subject in (0..10).filter(|&s| s != observer) {
+            let seen = cluster.state_seen(observer, subject);
+            let want = if same_side(subject) { MemberState::Alive } else { MemberState::Dead };
+            assert_eq!(seen, Some(want), "member {observer} sees {subject} (seed={seed})");
+        }
+        let suspected =
+            count(&cluster, observer, |e| matches!(e, MembershipEvent::PartitionSuspected { .. }));
+        assert!(suspected >= 1, "member {observer} suspects a partition (seed={seed})");
+    }
+}
+
+#[test]
 fn tags_propagate_to_every_member() {
     let seed = seed(7);
     let mut cluster = converged(8, seed);
