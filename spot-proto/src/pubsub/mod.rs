@@ -24,7 +24,7 @@ pub use pattern::GlobPattern;
 pub use queue::{Admission, HwmGauge, HwmLimits, QueueStats, ReceiveQueue, ReceivedMessage};
 pub use relay::{DedupWindow, RelayConfig, RelayDecision, RelayFilter, RelayStats, WindowVerdict};
 pub use subscriptions::{
-    PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed, SubscriptionId,
-    SubscriptionStats, SubscriptionTarget, Subscriptions, UnknownTopic, Unsubscribed,
-    UpstreamAction,
+    Arrival, PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed,
+    SubscriptionId, SubscriptionStats, SubscriptionTarget, Subscriptions, UnknownTopic,
+    Unsubscribed, UpstreamAction,
 };

@@ -25,7 +25,8 @@
 //! # Delivery
 //!
 //! [`Subscriptions::route_publish`] (a publish by this node's application) and
-//! [`Subscriptions::route_received`] (a publish that came from a peer) return a
+//! [`Subscriptions::route_received`] (a publish that came from a peer, as a request to this node
+//! or as a forward from an owner) return a
 //! [`PublishRoute`]: the matching local subscription ids (deliver once to the receive queue when
 //! not empty, whatever the number of ids), the peers to forward one copy each to, and for a
 //! publish on a REMOTE topic the owner to send it to.
@@ -51,8 +52,9 @@ use super::directory::{Location, TopicChange, TopicDirectory, parse_topic};
 use super::pattern::GlobPattern;
 
 pub use outcome::{
-    PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed, SubscriptionId,
-    SubscriptionStats, SubscriptionTarget, UnknownTopic, Unsubscribed, UpstreamAction,
+    Arrival, PeerDropped, PublishRoute, RemoteInterest, RemoteSubscribed, Subscribed,
+    SubscriptionId, SubscriptionStats, SubscriptionTarget, UnknownTopic, Unsubscribed,
+    UpstreamAction,
 };
 
 /// The default bound on subscriptions one remote peer may hold here.
@@ -353,29 +355,54 @@ impl<P: Clone + Ord> Subscriptions<P> {
         Ok(self.account(route))
     }
 
-    /// A publish that arrived from `from`. LOCAL topic (`from` published to this node as owner):
-    /// local subscriptions and every subscribed peer, `from` included if it subscribes. REMOTE
-    /// topic (the owner, or a relaying hub, forwarded it): local subscriptions, and with relay on
-    /// every subscribed peer except `from`. Unknown topic (e.g. a ZeroMQ publisher's feed):
-    /// local subscriptions only, counted.
+    /// A PUBLISH that arrived from `from`; `arrival` says which kind (the connection it came on
+    /// tells: a request comes on a connection the peer dialed, a forward on one this node
+    /// dialed).
+    ///
+    /// | arrival | topic here | decision |
+    /// |---|---|---|
+    /// | request | LOCAL | local subscriptions, and every subscribed peer (`from` too if it subscribes) |
+    /// | request | REMOTE, relay on | to the owner only (it fans out; the copy coming back is relayed) |
+    /// | request | REMOTE, relay off, or unknown | nothing (counted as not owned) |
+    /// | forward | REMOTE or unknown | local subscriptions; with relay on and the topic REMOTE, every subscribed peer except `from` |
+    /// | forward | LOCAL | local subscriptions only (another node claims our topic; never fanned out, so two claimants cannot loop) |
+    ///
+    /// An unknown topic on a forward (e.g. a ZeroMQ publisher's feed) is counted.
     pub fn route_received(
         &mut self,
         topic: &Topic,
         from: &P,
+        arrival: Arrival,
         directory: &TopicDirectory,
     ) -> PublishRoute<P> {
         let text = topic.as_str();
-        let local = self.count_matches(text);
-        let peers = match directory.location(text) {
-            Some(Location::Local) => self.count_peers(text, None),
-            Some(Location::Remote(_)) if self.relay => self.count_peers(text, Some(from)),
-            Some(Location::Remote(_)) => Vec::new(),
-            None => {
-                self.stats.unknown_topic_publishes += 1;
-                Vec::new()
+        let location = directory.location(text);
+        let route = match (arrival, location) {
+            (Arrival::Request, Some(Location::Local)) => PublishRoute {
+                local: self.count_matches(text),
+                peers: self.count_peers(text, None),
+                owner: None,
+            },
+            (Arrival::Request, Some(Location::Remote(owner))) if self.relay => {
+                PublishRoute { local: Vec::new(), peers: Vec::new(), owner: Some(owner) }
+            }
+            (Arrival::Request, _) => {
+                self.stats.not_owned_publishes += 1;
+                PublishRoute { local: Vec::new(), peers: Vec::new(), owner: None }
+            }
+            (Arrival::Forward, location) => {
+                let peers = match location {
+                    Some(Location::Remote(_)) if self.relay => self.count_peers(text, Some(from)),
+                    None => {
+                        self.stats.unknown_topic_publishes += 1;
+                        Vec::new()
+                    }
+                    _ => Vec::new(),
+                };
+                PublishRoute { local: self.count_matches(text), peers, owner: None }
             }
         };
-        self.account(PublishRoute { local, peers, owner: None })
+        self.account(route)
     }
 
     // ---- internals -----------------------------------------------------------------------------

@@ -34,6 +34,17 @@ pub enum UnknownTopic {
     Await,
 }
 
+/// How a PUBLISH reached this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Sent to this node as the topic's owner (or as a relaying hub): it came on a connection
+    /// the peer dialed (ROUTER side here).
+    Request,
+    /// Forwarded by the owner (or a hub) this node subscribed at: it came on a connection this
+    /// node dialed, or from a ZeroMQ publisher this node consumes.
+    Forward,
+}
+
 /// A SUBSCRIBE or UNSUBSCRIBE this node must send to a REMOTE topic's owner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpstreamAction {
@@ -159,8 +170,12 @@ pub struct SubscriptionStats {
     pub local_deliveries: u64,
     /// Copies decided for peers.
     pub forwarded_copies: u64,
-    /// Received publishes on topics the directory does not know.
+    /// Forwarded publishes on topics the directory does not know (delivered to matching local
+    /// subscriptions only).
     pub unknown_topic_publishes: u64,
+    /// Publishes sent to this node as owner for a topic it does not own (and does not relay),
+    /// dropped.
+    pub not_owned_publishes: u64,
     /// Pattern match attempts (the cost of pattern routing).
     pub pattern_checks: u64,
 }
