@@ -212,6 +212,7 @@ impl Plain {
                     && conn == self.conn
                 {
                     self.link.handle_read(now, BytesMut::from(&data[..]));
+                    node.handle_sent(now, conn, data.len());
                 }
             }
             while let Some(event) = self.link.poll_event() {
@@ -279,4 +280,145 @@ fn a_zeromq_dealer_gets_query_resp_and_can_subscribe_and_publish() {
     let forwarded: Vec<Bytes> =
         ["", "\x01", "a", "x"].iter().map(|f| Bytes::copy_from_slice(f.as_bytes())).collect();
     assert_eq!(got, [forwarded], "its own publish comes back once, as it subscribes");
+}
+
+/// What the node asked to do, split by kind.
+fn drain(
+    node: &mut Node,
+) -> (Vec<(ConnectionId, Endpoint)>, Vec<(ConnectionId, Bytes)>, Vec<ConnectionId>) {
+    let (mut connects, mut writes, mut closes) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(output) = node.poll_output() {
+        match output {
+            NodeOutput::Connect { conn, to } => connects.push((conn, to)),
+            NodeOutput::Write { conn, data } => writes.push((conn, data)),
+            NodeOutput::Close { conn } => closes.push(conn),
+            NodeOutput::Datagram { .. } => {}
+        }
+    }
+    (connects, writes, closes)
+}
+
+/// The bytes a ZMTP 3.0 XPUB (such as the original C++ SPOT) sends first: greeting and READY.
+fn xpub_hello() -> BytesMut {
+    use spot_proto::wire::zmtp::{Command, Greeting, Ready, ZmtpVersion};
+    let mut bytes = BytesMut::new();
+    Greeting::null(ZmtpVersion::V3_0).encode(&mut bytes);
+    Command::Ready(Ready::new(SocketType::XPub)).encode(&mut bytes);
+    bytes
+}
+
+#[test]
+fn a_routed_foreign_publisher_is_redialed_as_xsub_and_consumed() {
+    let mut n = node();
+    let now = Instant::ZERO;
+    let publisher = Endpoint::tcp([10, 0, 9, 9], 5556);
+    n.topic_route(now, "quotes", publisher.clone()).unwrap();
+    n.subscribe(now, "quotes").unwrap();
+    let (connects, _, _) = drain(&mut n);
+    let (first, to) = connects[0].clone();
+    assert_eq!(to, publisher);
+    n.handle_connected(now, first);
+    n.handle_read(now, first, xpub_hello());
+    let (connects, _, closes) = drain(&mut n);
+    assert_eq!(closes, [first], "a DEALER cannot talk to a publisher: that link closes");
+    let (second, to) = connects.first().cloned().expect("redialed at once, as XSUB");
+    assert_eq!(to, publisher);
+    n.handle_connected(now, second);
+    n.handle_read(now, second, xpub_hello());
+    let (_, writes, _) = drain(&mut n);
+    let sent: Vec<u8> =
+        writes.iter().filter(|(c, _)| *c == second).flat_map(|(_, d)| d.to_vec()).collect();
+    // Our XSUB READY carries Socket-Type alone, and the subscription goes as a 3.0 data frame.
+    assert!(sent.windows(4).any(|w| w == b"XSUB"), "XSUB READY");
+    assert!(!sent.windows(6).any(|w| w == b"X-Spot"), "no X-Spot toward a foreign publisher");
+    assert!(sent.windows(7).any(|w| w == b"\x01quotes"), "0x01 subscription (3.0 form)");
+    let mut message = BytesMut::new();
+    Message::from_frames([&b"quotes"[..], b"42.1"]).encode(&mut message);
+    Message::from_frames([&b"quotes-other"[..], b"no"]).encode(&mut message);
+    n.handle_read(now, second, message);
+    let d = n.recv().expect("the publisher's message");
+    assert_eq!((d.topic.as_str(), &d.payload[..]), ("quotes", &b"42.1"[..]));
+    assert!(n.recv().is_none(), "a prefix match on another topic is not delivered");
+    assert_eq!(n.stats().dropped_off_path, 1, "and it is counted");
+}
+
+#[test]
+fn a_slow_subscriber_does_not_hold_up_a_fast_one_and_control_still_reaches_it() {
+    let mut cluster = Cluster::new(6, 3);
+    cluster.act(0, |n, now| n.topic_create(now, "fast").unwrap());
+    let owner = cluster.endpoint(0);
+    for i in [1, 2] {
+        cluster.act(i, |n, now| n.cluster_add(now, owner.clone()).unwrap());
+    }
+    cluster.run(ms(100));
+    for i in [1, 2] {
+        cluster.act(i, |n, now| n.subscribe(now, "fast").unwrap());
+    }
+    cluster.run(ms(100));
+    // Node 2 can only take its receive queue's worth before its user drains it: set a tiny
+    // receive HWM toward the owner, and make it slow.
+    cluster.act(2, |n, _| n.set_hwm(&owner, 1000, 10).unwrap());
+    cluster.sim.set_processing_delay(2, ms(5));
+    for i in 0..200u32 {
+        cluster.act(0, |n, now| {
+            n.publish(now, "fast", Bytes::from(i.to_le_bytes().to_vec())).unwrap()
+        });
+    }
+    cluster.run(ms(3000));
+    assert_eq!(cluster.received(1).len(), 200, "the fast subscriber gets everything");
+    // SimNode drains the receive queue as events, so node 2's queue never holds 10 at once
+    // unless it is slow to be polled; what it got is in order and without duplicates.
+    let got: Vec<u32> = cluster
+        .received(2)
+        .iter()
+        .map(|(_, p)| u32::from_le_bytes(p[..4].try_into().unwrap()))
+        .collect();
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "in order, no duplicate");
+    // Control still flows to the slow node: a new topic's announcement reaches it.
+    cluster.act(0, |n, now| n.topic_create(now, "later").unwrap());
+    cluster.run(ms(2000));
+    assert!(cluster.node(2).topic_exists("later"));
+}
+
+#[test]
+fn the_send_hwm_drops_and_counts_or_refuses_with_wouldblock() {
+    use spot_proto::link::HwmPolicy;
+    let limits_node = |policy: HwmPolicy| {
+        let mut config = spot_proto::node::NodeConfig::local().with_seed(9);
+        config.send_hwm = 5;
+        config.hwm_policy = policy;
+        config.write_window = Some(64);
+        let mut n = Node::new(config, Instant::ZERO);
+        n.bind(Instant::ZERO, endpoint_of(0)).unwrap();
+        n.topic_create(Instant::ZERO, "t").unwrap();
+        n
+    };
+    for policy in [HwmPolicy::DropNewest, HwmPolicy::WouldBlock] {
+        let mut n = limits_node(policy);
+        let mut sub = Plain::connect(&mut n, SocketType::Sub);
+        sub.link.subscribe(Bytes::from_static(b"t")).unwrap();
+        sub.pump(&mut n);
+        // The subscriber stops reading (no more `handle_sent`): once 64 bytes are in flight,
+        // publishes pile up in the node's queue to it, where the high-water mark applies.
+        let mut refused = 0;
+        for i in 0..20u8 {
+            match n.publish(Instant::ZERO, "t", Bytes::from(vec![i])) {
+                Ok(()) => {}
+                Err(e) => {
+                    assert_eq!(e.errno(), Errno::EAGAIN);
+                    refused += 1;
+                }
+            }
+        }
+        match policy {
+            HwmPolicy::DropNewest => {
+                assert_eq!(refused, 0);
+                assert!(n.stats().dropped_send_hwm > 0, "drops are counted");
+            }
+            _ => {
+                assert!(refused > 0, "the publisher is told to back off");
+                assert_eq!(n.stats().dropped_send_hwm, 0, "nothing is dropped");
+            }
+        }
+    }
 }

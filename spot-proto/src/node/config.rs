@@ -46,6 +46,11 @@ pub struct NodeConfig {
     pub heartbeat_interval: Option<Duration>,
     /// Handshake deadline of a new connection (default 5 s).
     pub handshake_timeout: Duration,
+    /// Backpressure: most bytes of [`super::NodeOutput::Write`]s handed out for one connection
+    /// and not yet confirmed written with [`super::Node::handle_sent`]. Beyond it, data waits in
+    /// the connection's queue, where the send high-water mark counts (and drops) it. `None`
+    /// (the default) hands everything out at once, for drivers that buffer themselves.
+    pub write_window: Option<usize>,
     /// Most times a relayed publish may be forwarded (default 4).
     pub relay_hop_limit: u8,
     /// Size and count bounds for everything peers send.
@@ -69,6 +74,7 @@ impl Default for NodeConfig {
             hwm_policy: HwmPolicy::DropNewest,
             heartbeat_interval: Some(Duration::from_secs(5)),
             handshake_timeout: Duration::from_secs(5),
+            write_window: None,
             relay_hop_limit: 4,
             limits: Limits::default(),
         }

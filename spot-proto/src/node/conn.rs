@@ -94,6 +94,8 @@ pub(crate) struct Connection {
     pub(crate) queries: VecDeque<Vec<OperationId>>,
     /// Output for this connection is waiting in the link.
     pub(crate) dirty: bool,
+    /// Bytes handed out as writes and not yet confirmed by `handle_sent`.
+    pub(crate) in_flight: usize,
 }
 
 impl Connection {
@@ -105,6 +107,7 @@ impl Connection {
             connected,
             queries: VecDeque::new(),
             dirty: true,
+            in_flight: 0,
         }
     }
 

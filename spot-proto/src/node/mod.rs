@@ -16,7 +16,10 @@
 //!   [`Node::poll_timeout`].
 //!
 //! Writes for a connection come in order and must be written in order; a [`NodeOutput::Close`]
-//! comes after the last write of its connection. The node never writes on an outbound
+//! comes after the last write of its connection. For backpressure, set
+//! [`NodeConfig::write_window`] and confirm written bytes with [`Node::handle_sent`]: a peer that
+//! does not read then fills its connection's queue, where the high-water mark applies, instead
+//! of the driver's buffers. The node never writes on an outbound
 //! connection before [`Node::handle_connected`].
 //!
 //! # Traffic between nodes
@@ -322,6 +325,17 @@ impl Node {
         self.flush();
     }
 
+    /// `bytes` of `conn`'s writes reached the socket (with [`NodeConfig::write_window`] set, the
+    /// node hands out more only as earlier writes are confirmed; without it, this is optional).
+    pub fn handle_sent(&mut self, now: Instant, conn: ConnectionId, bytes: usize) {
+        self.now = now;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.in_flight = c.in_flight.saturating_sub(bytes);
+            c.dirty = true;
+        }
+        self.flush();
+    }
+
     /// `conn` reached end of stream or failed. The node forgets it (no `Close` follows).
     pub fn handle_closed(&mut self, now: Instant, conn: ConnectionId) {
         self.now = now;
@@ -498,13 +512,13 @@ impl Node {
                 LinkEvent::Closed(reason) => closed = Some(reason),
             }
         }
+        let window = self.config.write_window.unwrap_or(usize::MAX);
         let Some(c) = self.conns.get_mut(&id) else { return };
-        if c.connected || closed.is_some() {
-            while let Some(data) = c.link.poll_transmit() {
-                if c.connected {
-                    self.outputs.push_back(NodeOutput::Write { conn: id, data });
-                }
-            }
+        // A closing link hands out its last bytes whatever the window.
+        while c.connected && (c.in_flight < window || closed.is_some()) {
+            let Some(data) = c.link.poll_transmit() else { break };
+            c.in_flight = c.in_flight.saturating_add(data.len());
+            self.outputs.push_back(NodeOutput::Write { conn: id, data });
         }
         c.dirty = false;
         if let Some(reason) = closed {
