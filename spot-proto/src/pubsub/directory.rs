@@ -523,7 +523,7 @@ impl TopicDirectory {
                 groups.push((record.owner.clone(), topics));
             }
         }
-        paginate(request_id, groups, max_per_page)
+        super::paging::paginate(request_id, groups, max_per_page)
     }
 
     // ---- internals -------------------------------------------------------------------------
@@ -599,49 +599,4 @@ fn finish(mut changes: Vec<TopicChange>) -> Vec<TopicChange> {
     changes.retain(|c| !c.is_noop());
     changes.sort_by(|a, b| a.topic.cmp(&b.topic));
     changes
-}
-
-/// Splits owner groups into pages of at most `max_per_page` entries.
-fn paginate(
-    request_id: u32,
-    groups: Vec<(TopicOwner, Vec<Topic>)>,
-    max_per_page: usize,
-) -> Vec<DirectoryPage> {
-    let mut pages = Vec::new();
-    let mut current: Vec<OwnedTopics> = Vec::new();
-    let mut used = 0usize;
-    for (owner, topics) in groups {
-        if topics.is_empty() {
-            if used >= max_per_page {
-                pages.push(page(request_id, &mut current));
-                used = 0;
-            }
-            current.push(OwnedTopics { owner, topics });
-            used += 1;
-            continue;
-        }
-        let mut rest = topics.as_slice();
-        while !rest.is_empty() {
-            if used >= max_per_page {
-                pages.push(page(request_id, &mut current));
-                used = 0;
-            }
-            let take = (max_per_page - used).min(rest.len());
-            let (chunk, tail) = rest.split_at(take);
-            current.push(OwnedTopics { owner: owner.clone(), topics: chunk.to_vec() });
-            used += take;
-            rest = tail;
-        }
-    }
-    if !current.is_empty() || pages.is_empty() {
-        pages.push(page(request_id, &mut current));
-    }
-    if let Some(last) = pages.last_mut() {
-        last.last = true;
-    }
-    pages
-}
-
-fn page(request_id: u32, owners: &mut Vec<OwnedTopics>) -> DirectoryPage {
-    DirectoryPage { request_id, last: false, owners: core::mem::take(owners) }
 }

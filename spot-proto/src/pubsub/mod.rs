@@ -5,12 +5,14 @@
 //!
 //! * [`pattern`] — glob patterns (`chat:*`, `room?`) compiled to a non-backtracking matcher.
 //! * [`directory`] — LOCAL topics and the owners of REMOTE topics, with conflict rules.
+//! * [`paging`] — DIRECTORY_RESP answers split into pages and merged back.
 //! * [`subscriptions`] — local subscriptions, remote subscribers, upstream SUBSCRIBE decisions
 //!   and the routing decision for every publish.
 //! * [`relay`] — loop and duplicate prevention for relayed publishes: origin, sequence, hops.
 //! * [`queue`] — the receive queue and per-peer high-water-mark accounting.
 
 pub mod directory;
+pub mod paging;
 pub mod pattern;
 pub mod queue;
 pub mod relay;
@@ -20,6 +22,7 @@ pub use directory::{
     DirectoryStats, Location, TopicChange, TopicDirectory, TopicEntry, parse_topic,
     topic_from_bytes,
 };
+pub use paging::{DirectoryAssembler, PageRefusal};
 pub use pattern::GlobPattern;
 pub use queue::{Admission, HwmGauge, HwmLimits, QueueStats, ReceiveQueue, ReceivedMessage};
 pub use relay::{DedupWindow, RelayConfig, RelayDecision, RelayFilter, RelayStats, WindowVerdict};
