@@ -46,6 +46,17 @@ impl BroadcastQueue {
         self.entries.is_empty()
     }
 
+    /// Whether some pending update was sent fewer than `transmits` times.
+    pub(crate) fn has_fresh(&self, transmits: u32) -> bool {
+        [Priority::Left, Priority::Urgent, Priority::Suspect, Priority::Alive].into_iter().any(
+            |p| {
+                let from = (p, 0, Reverse(u64::MAX));
+                let to = (p, transmits, Reverse(u64::MAX));
+                transmits > 0 && self.entries.range(from..to).next().is_some()
+            },
+        )
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -71,6 +71,7 @@ pub struct Membership {
     pub(crate) scratch: Vec<usize>,
     /// Encoded ALIVE updates answering stale rumours in the datagram being handled.
     pub(crate) corrections: Vec<Bytes>,
+    pub(crate) last_correction: Option<Instant>,
     pub(crate) recent_deaths: VecDeque<Instant>,
     pub(crate) partition_quiet_until: Instant,
     pub(crate) last_stranger_push_pull: Option<Instant>,
@@ -108,6 +109,7 @@ impl Membership {
             arena: BytesMut::new(),
             scratch: Vec::new(),
             corrections: Vec::new(),
+            last_correction: None,
             recent_deaths: VecDeque::new(),
             partition_quiet_until: now,
             last_stranger_push_pull: None,
@@ -399,10 +401,17 @@ impl Membership {
 
     /// Arms the gossip timer when updates are pending and it is not armed.
     pub(crate) fn gossip_armed_check(&mut self, now: Instant) {
-        if !self.gossip_armed && !self.broadcasts.is_empty() && self.is_joined() {
+        if !self.gossip_armed && self.has_fresh_updates() && self.is_joined() {
             self.gossip_armed = true;
             self.timers.schedule(now + self.config.gossip_interval, Timer::Gossip);
         }
+    }
+
+    /// Whether an update is young enough for GOSSIP rounds: sent fewer than `gossip_fanout`
+    /// times (one round's worth). Older ones ride on probes and ACKs until their budget is
+    /// spent, so a busy period costs a few GOSSIP datagrams per update, not one per transmit.
+    pub(crate) fn has_fresh_updates(&self) -> bool {
+        self.broadcasts.has_fresh(u32::try_from(self.config.gossip_fanout.max(1)).unwrap_or(1))
     }
 
     /// Joining, joined or leaving: we take part in the protocol.

@@ -71,7 +71,7 @@ impl Membership {
             Timer::Reap(id) => self.reap(now, &id),
             Timer::Gossip => {
                 self.gossip_armed = false;
-                if self.is_joined() && !self.broadcasts.is_empty() {
+                if self.is_joined() && self.has_fresh_updates() {
                     self.gossip_round(now);
                 }
                 self.gossip_armed_check(now);

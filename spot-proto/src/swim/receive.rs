@@ -65,7 +65,15 @@ impl Membership {
             self.apply_update(now, update);
         }
         let corrections = core::mem::take(&mut self.corrections);
-        if !corrections.is_empty() && !matches!(decoded.message, SwimMessage::Ping { .. }) {
+        // An ACK carries corrections for free; a datagram of their own goes at most once per
+        // gossip interval (enough: a stale node keeps spreading its rumour, and is answered).
+        let can_correct =
+            self.last_correction.is_none_or(|at| now - at >= self.config.gossip_interval);
+        if !corrections.is_empty()
+            && can_correct
+            && !matches!(decoded.message, SwimMessage::Ping { .. })
+        {
+            self.last_correction = Some(now);
             self.stats.corrections_sent += 1;
             self.send_with(from.clone(), &SwimMessage::Gossip, false, &corrections);
         }
