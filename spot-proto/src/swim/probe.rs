@@ -34,7 +34,7 @@ pub(crate) struct Forward {
 }
 
 /// Buddy PINGs sent to a suspect whose suspicion ran out, before it is declared dead.
-const LAST_CHANCE_PINGS: u8 = 2;
+const LAST_CHANCE_PINGS: u8 = 3;
 
 /// Most PING_REQs served at once; more are dropped (a hostile peer costs bounded memory).
 const MAX_FORWARDS: usize = 1024;
@@ -200,6 +200,11 @@ impl Membership {
             false,
             &mut helpers,
         );
+        // Ask the target again directly too (the first PING or its ACK may just have been lost):
+        // each independent path makes a false suspicion under loss less likely.
+        let suspicion = (member.state == MemberState::Suspect).then_some(member.incarnation);
+        let retry = SwimMessage::Ping { seq, target: Some(target.clone()), suspicion };
+        self.send(target_endpoint.clone(), &retry, false);
         let message = SwimMessage::PingReq { seq, target, target_endpoint };
         for &helper in &helpers {
             if let Some(endpoint) = self.table.get(helper).map(|m| m.endpoint.clone()) {
