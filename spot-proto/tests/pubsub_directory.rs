@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 use spot_proto::pubsub::{
     DirectoryAssembler, Location, PageRefusal, TopicChange, TopicDirectory, TopicEntry,
-    parse_topic, topic_from_bytes,
+    check_topic, parse_topic, topic_from_bytes,
 };
 use spot_proto::wire::spot::{NodeId, OwnedTopics, Topic, TopicOwner};
 use spot_proto::{Endpoint, Errno, Limits, NodeError};
@@ -78,6 +78,13 @@ fn invalid_topics_are_einval() {
         assert!(matches!(d.unroute(bad), Err(NodeError::InvalidTopic(_))));
     }
     assert!(parse_topic(&"x".repeat(limits().max_topic_len), &limits()).is_ok());
+    assert!(check_topic(&"x".repeat(limits().max_topic_len), &limits()).is_ok());
+    for bad in ["", &"x".repeat(limits().max_topic_len + 1)] {
+        assert_eq!(check_topic(bad, &limits()), Err(NodeError::InvalidTopic(bad.to_owned())));
+    }
+    let mut huge = Limits::default();
+    huge.max_topic_len = usize::MAX;
+    assert!(check_topic(&"y".repeat(65_536), &huge).is_err(), "the wire's u16 bound holds");
     let bytes = bytes::Bytes::from_static(b"bad\xff");
     assert_eq!(
         topic_from_bytes(bytes, &limits()).unwrap_err(),

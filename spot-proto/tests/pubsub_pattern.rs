@@ -211,3 +211,25 @@ fn every_match_starts_with_the_literal_prefix() {
     }
     qc(3000).quickcheck(prop as fn(Text, Text) -> bool);
 }
+
+#[test]
+fn arbitrary_bytes_are_a_pattern_or_a_typed_error() {
+    fn prop(raw: Vec<u8>, topic: Text) -> bool {
+        let text = String::from_utf8(raw.clone()).ok();
+        match GlobPattern::from_bytes(bytes::Bytes::from(raw), &Limits::default()) {
+            Ok(glob) => {
+                // Valid UTF-8 without a dangling backslash; it agrees with the reference.
+                let Some(text) = text else { return false };
+                let reference_tokens = tokens(&text).unwrap();
+                let chars: Vec<char> = topic.0.chars().collect();
+                glob.as_str() == text
+                    && glob.matches(&topic.0) == reference(&reference_tokens, &chars)
+            }
+            Err(NodeError::InvalidPattern(_)) => {
+                text.is_none_or(|t| t.is_empty() || tokens(&t).is_none())
+            }
+            Err(_) => false,
+        }
+    }
+    qc(2000).quickcheck(prop as fn(Vec<u8>, Text) -> bool);
+}

@@ -47,12 +47,25 @@ use crate::collections::FxHashMap;
 use crate::endpoint::Endpoint;
 use crate::error::NodeError;
 use crate::limits::Limits;
-use crate::wire::spot::{DirectoryPage, NodeId, OwnedTopics, Topic, TopicOwner};
+use crate::wire::spot::{
+    DirectoryPage, MAX_TOPIC_WIRE_LEN, NodeId, OwnedTopics, Topic, TopicOwner,
+};
 
 /// Validates a topic name given as text: non-empty, at most [`Limits::max_topic_len`] bytes.
 /// The error is [`NodeError::InvalidTopic`] (EINVAL).
 pub fn parse_topic(text: &str, limits: &Limits) -> Result<Topic, NodeError> {
     Topic::copy_from_str(text, limits).map_err(|_| NodeError::InvalidTopic(text.to_owned()))
+}
+
+/// Checks a topic name given as text without copying it: non-empty, at most
+/// [`Limits::max_topic_len`] bytes (and never more than the wire's 65535). The error is
+/// [`NodeError::InvalidTopic`] (EINVAL).
+pub fn check_topic(text: &str, limits: &Limits) -> Result<(), NodeError> {
+    let limit = limits.max_topic_len.min(MAX_TOPIC_WIRE_LEN);
+    if text.is_empty() || text.len() > limit {
+        return Err(NodeError::InvalidTopic(text.to_owned()));
+    }
+    Ok(())
 }
 
 /// Validates a topic name given as bytes: UTF-8, non-empty, at most [`Limits::max_topic_len`]

@@ -19,7 +19,7 @@ pub mod relay;
 pub mod subscriptions;
 
 pub use directory::{
-    DirectoryStats, Location, TopicChange, TopicDirectory, TopicEntry, parse_topic,
+    DirectoryStats, Location, TopicChange, TopicDirectory, TopicEntry, check_topic, parse_topic,
     topic_from_bytes,
 };
 pub use paging::{DirectoryAssembler, PageRefusal};

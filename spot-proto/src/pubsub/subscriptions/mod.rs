@@ -48,7 +48,7 @@ use crate::collections::FxHashMap;
 use crate::error::NodeError;
 use crate::wire::spot::{NodeId, Topic, TopicOwner};
 
-use super::directory::{Location, TopicChange, TopicDirectory, parse_topic};
+use super::directory::{Location, TopicChange, TopicDirectory, check_topic, parse_topic};
 use super::pattern::GlobPattern;
 
 pub use outcome::{
@@ -340,12 +340,12 @@ impl<P: Clone + Ord> Subscriptions<P> {
         topic: &str,
         directory: &TopicDirectory,
     ) -> Result<PublishRoute<P>, NodeError> {
-        let topic = parse_topic(topic, directory.limits())?;
-        let route = match directory.location(topic.as_str()) {
-            None => return Err(NodeError::TopicNotFound(topic.as_str().to_owned())),
+        check_topic(topic, directory.limits())?;
+        let route = match directory.location(topic) {
+            None => return Err(NodeError::TopicNotFound(topic.to_owned())),
             Some(Location::Local) => PublishRoute {
-                local: self.count_matches(topic.as_str()),
-                peers: self.count_peers(topic.as_str(), None),
+                local: self.count_matches(topic),
+                peers: self.count_peers(topic, None),
                 owner: None,
             },
             Some(Location::Remote(owner)) => {
