@@ -165,7 +165,7 @@ impl<P: Clone + Ord> Subscriptions<P> {
         let id = self.allocate_id();
         self.exact.insert(topic.clone(), id);
         self.stats.subscribes += 1;
-        let actions = self.reconcile(&topic, directory).into_iter().collect();
+        let actions = self.reconcile(&topic, directory);
         Ok(Subscribed { id, actions, pending: !known })
     }
 
@@ -180,7 +180,7 @@ impl<P: Clone + Ord> Subscriptions<P> {
             return Err(NodeError::NotSubscribed(topic.as_str().to_owned()));
         };
         self.stats.unsubscribes += 1;
-        let actions = self.reconcile(&topic, directory).into_iter().collect();
+        let actions = self.reconcile(&topic, directory);
         Ok(Unsubscribed { id, actions })
     }
 

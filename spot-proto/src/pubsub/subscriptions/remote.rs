@@ -35,7 +35,7 @@ impl<P: Clone + Ord> Subscriptions<P> {
         self.holding(peer.clone()).topics.insert(topic.clone());
         self.remote_exact.entry(topic.clone()).or_default().insert(peer);
         self.stats.remote_subscribes += 1;
-        let actions = self.reconcile(&topic, directory).into_iter().collect();
+        let actions = self.reconcile(&topic, directory);
         Ok(RemoteSubscribed { added: true, interest, actions })
     }
 
@@ -53,7 +53,7 @@ impl<P: Clone + Ord> Subscriptions<P> {
         self.forget_remote_exact(peer, topic);
         self.prune_holding(peer);
         self.stats.remote_unsubscribes += 1;
-        Ok(self.reconcile(topic, directory).into_iter().collect())
+        Ok(self.reconcile(topic, directory))
     }
 
     /// A peer's PATTERN_SUBSCRIBE. Repeating it changes nothing. Error: over the per-peer bound.
