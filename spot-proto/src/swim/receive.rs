@@ -46,10 +46,17 @@ impl Membership {
         if decoded.sender == self.local.id {
             return;
         }
-        // ACKs and NACKs answer our own probes (their heartbeat is taken in `probe_acked`):
-        // they skip the sender lookup, the hot path's costliest step in a large cluster.
-        let answer = matches!(decoded.message, SwimMessage::Ack { .. } | SwimMessage::Nack { .. });
-        let sender_known = answer
+        // The sender lookup is the hot path's costliest step in a large cluster (a cache miss
+        // or two), so the common messages skip it: ACKs and NACKs answer our own probes (their
+        // heartbeat is taken in `probe_acked`), and a PING that names us comes from a member
+        // that knows us (a joiner names no target and gets our ALIVE).
+        let skip_lookup = matches!(
+            decoded.message,
+            SwimMessage::Ack { .. }
+                | SwimMessage::Nack { .. }
+                | SwimMessage::Ping { target: Some(_), .. }
+        );
+        let sender_known = skip_lookup
             || match self.table.slot_of(&decoded.sender) {
                 Some(slot) => {
                     if let Some(member) = self.table.get_mut(slot) {
@@ -92,7 +99,7 @@ impl Membership {
                 let include_self = target.is_none() || !sender_known || suspicion.is_some();
                 self.stats.corrections_sent += u64::from(!corrections.is_empty());
                 self.send_with(from.clone(), &SwimMessage::Ack { seq }, include_self, &corrections);
-                if self.table.slot_of(&decoded.sender).is_none() {
+                if target.is_none() && self.table.slot_of(&decoded.sender).is_none() {
                     self.push_pull_with_stranger(now, from);
                 }
             }
