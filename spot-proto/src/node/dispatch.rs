@@ -12,7 +12,8 @@ use crate::wire::zmtp::{Message, Subscription};
 
 use super::conn::{Direction, Remote};
 use super::routing::Origin;
-use super::{ConnectionId, Node, NodeEvent, OUR_CAPABILITIES, RemoteTopic};
+use super::{ConnectionId, Node, NodeEvent, OUR_CAPABILITIES};
+use crate::pubsub::TopicChange;
 
 impl Node {
     /// A data message arrived on `conn`.
@@ -107,9 +108,7 @@ impl Node {
         match command {
             SpotCommand::Publish { topic, data } => self.on_peer_publish(&topic, &data),
             SpotCommand::Subscribe { topic } => {
-                let status = if self.local_topics.contains(&topic)
-                    || self.remote_topics.contains_key(&topic)
-                {
+                let status = if self.directory.exists(topic.as_str()) {
                     if self.subscribers.add_exact(&topic, conn) {
                         self.reconcile_topic(&topic);
                     }
@@ -150,7 +149,7 @@ impl Node {
                 self.ack(conn, AckedRequest::PatternUnsubscribe(pattern), status);
             }
             SpotCommand::Query => {
-                let topics = self.local_topics.iter().cloned().collect();
+                let topics = self.directory.local_topics();
                 self.answer(conn, SpotCommand::QueryResp { topics });
             }
             SpotCommand::DirectoryQuery { request_id } => {
@@ -197,10 +196,10 @@ impl Node {
 
     /// A peer's PUBLISH: fan it out if we own the topic; pass it to the owner if we know one.
     fn on_peer_publish(&mut self, topic: &Topic, data: &Bytes) {
-        if self.local_topics.contains(topic) {
+        if self.directory.is_local(topic.as_str()) {
             self.deliver_local(topic, data, None);
             let _ = self.fan_out(topic, data, Origin::Owner, false);
-        } else if let Some(remote) = self.remote_topics.get(topic).cloned() {
+        } else if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
             let publish = SpotCommand::Publish { topic: topic.clone(), data: data.clone() };
             if !self.send_data(&remote.endpoint, publish) {
                 self.stats.dropped_unroutable += 1;
@@ -271,50 +270,42 @@ impl Node {
         endpoint: &Endpoint,
         topics: Vec<Topic>,
     ) {
-        let mut gone: Vec<Topic> = self
-            .remote_topics
-            .iter()
-            .filter(|(_, r)| &r.owner == owner && !r.routed)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for topic in topics {
-            gone.retain(|t| t != &topic);
-            self.learn_topic(topic, owner, endpoint);
-        }
-        for topic in gone {
-            self.forget_topic(&topic);
-        }
+        let owner = TopicOwner { id: owner.clone(), endpoint: endpoint.clone() };
+        let changes = self.directory.apply_owner_topics(owner, topics);
+        self.apply_changes(changes);
     }
 
-    /// Records a REMOTE topic (a LOCAL topic of the same name wins, and a topic already owned
-    /// by another node keeps its first owner).
-    pub(super) fn learn_topic(&mut self, topic: Topic, owner: &NodeId, endpoint: &Endpoint) {
-        if self.local_topics.contains(&topic) || owner == &self.id {
-            return;
+    /// Acts on what changed in the directory: events, our subscriptions moved from a topic's old
+    /// owner to its new one (or dropped with it).
+    pub(super) fn apply_changes(&mut self, changes: impl IntoIterator<Item = TopicChange>) {
+        for change in changes {
+            if change.is_noop() {
+                continue;
+            }
+            let topic = change.topic.clone();
+            if let Some(before) = change.owner_before()
+                && change.owner_after() != Some(before)
+            {
+                self.drop_subscription_at(&before.endpoint, &topic);
+                self.events.push_back(NodeEvent::TopicLost {
+                    topic: topic.clone(),
+                    owner: before.id.clone(),
+                });
+            }
+            if let Some(after) = change.owner_after()
+                && change.owner_before() != Some(after)
+            {
+                self.events.push_back(NodeEvent::TopicDiscovered {
+                    topic: topic.clone(),
+                    owner: after.id.clone(),
+                });
+            }
+            if change.after.as_ref().is_some_and(|l| l.is_local()) && change.before.is_some() {
+                // A REMOTE topic became ours: nothing to subscribe to elsewhere.
+                continue;
+            }
+            self.reconcile_topic(&topic);
         }
-        if let Some(existing) = self.remote_topics.get(&topic)
-            && (existing.routed || &existing.owner != owner || &existing.endpoint == endpoint)
-        {
-            return;
-        }
-        if let Some(old) = self.remote_topics.get(&topic).map(|r| r.endpoint.clone()) {
-            self.drop_subscription_at(&old, &topic);
-        }
-        self.remote_topics.insert(
-            topic.clone(),
-            RemoteTopic { owner: owner.clone(), endpoint: endpoint.clone(), routed: false },
-        );
-        self.events
-            .push_back(NodeEvent::TopicDiscovered { topic: topic.clone(), owner: owner.clone() });
-        self.reconcile_topic(&topic);
-    }
-
-    /// Drops a REMOTE topic from the directory (its subscription intent stays, so it comes
-    /// back with the topic).
-    pub(super) fn forget_topic(&mut self, topic: &Topic) {
-        let Some(remote) = self.remote_topics.remove(topic) else { return };
-        self.drop_subscription_at(&remote.endpoint, topic);
-        self.events.push_back(NodeEvent::TopicLost { topic: topic.clone(), owner: remote.owner });
     }
 
     /// Stops our subscription to `topic` at `endpoint`, telling it when the link is up (it may
@@ -331,97 +322,46 @@ impl Node {
         }
     }
 
-    /// Drops every topic `owner` had.
+    /// Drops every topic `owner` had (other claimants may take some over).
     pub(super) fn drop_owner(&mut self, owner: &NodeId) {
-        let topics: Vec<Topic> = self
-            .remote_topics
-            .iter()
-            .filter(|(_, r)| &r.owner == owner)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for topic in topics {
-            self.forget_topic(&topic);
-        }
+        let changes = self.directory.drop_owner(owner);
+        self.apply_changes(changes);
     }
 
     /// TOPIC_CREATED / TOPIC_DESTROYED from any node.
     fn on_topic_notice(&mut self, command: SpotCommand) {
-        match command {
+        let change = match command {
             SpotCommand::TopicCreated { owner, topic }
                 if !self.blocked.contains(&owner.endpoint) =>
             {
-                self.learn_topic(topic, &owner.id, &owner.endpoint);
+                self.directory.apply_topic_created(owner, topic)
             }
-            SpotCommand::TopicDestroyed { owner, topic }
-                if self.remote_topics.get(&topic).is_some_and(|r| r.owner == owner) =>
-            {
-                self.forget_topic(&topic);
+            SpotCommand::TopicDestroyed { owner, topic } => {
+                self.directory.apply_topic_destroyed(&owner, &topic)
             }
-            _ => {}
-        }
+            _ => None,
+        };
+        self.apply_changes(change);
     }
 
-    /// Merges one DIRECTORY_RESP page.
+    /// Merges one DIRECTORY_RESP page (each owner's list is what that page says it has).
     fn apply_directory_page(&mut self, page: DirectoryPage) {
-        for OwnedTopics { owner, topics } in page.owners {
-            if self.blocked.contains(&owner.endpoint) {
-                continue;
-            }
-            for topic in topics {
-                self.learn_topic(topic, &owner.id, &owner.endpoint);
-            }
-        }
+        let owners: Vec<OwnedTopics> = page
+            .owners
+            .into_iter()
+            .filter(|owned| !self.blocked.contains(&owned.owner.endpoint))
+            .collect();
+        let changes = self.directory.apply_directory(owners);
+        self.apply_changes(changes);
     }
 
     /// Our directory (LOCAL and REMOTE topics with owners), in pages within the limits.
     fn directory_pages(&self, request_id: u32) -> Vec<DirectoryPage> {
-        let mut owners: Vec<OwnedTopics> = Vec::new();
-        if let Some(endpoint) = &self.advertised {
-            owners.push(OwnedTopics {
-                owner: TopicOwner { id: self.id.clone(), endpoint: endpoint.clone() },
-                topics: self.local_topics.iter().cloned().collect(),
-            });
-        }
-        let mut by_owner: std::collections::BTreeMap<(NodeId, Endpoint), Vec<Topic>> =
-            std::collections::BTreeMap::new();
-        for (topic, remote) in &self.remote_topics {
-            by_owner
-                .entry((remote.owner.clone(), remote.endpoint.clone()))
-                .or_default()
-                .push(topic.clone());
-        }
-        for ((id, endpoint), topics) in by_owner {
-            owners.push(OwnedTopics { owner: TopicOwner { id, endpoint }, topics });
-        }
-        let per_page = self.config.limits.max_topics_per_query_resp.max(1);
-        let mut pages = Vec::new();
-        let mut page = DirectoryPage { request_id, last: false, owners: Vec::new() };
-        let mut in_page = 0;
-        for OwnedTopics { owner, topics } in owners {
-            let mut rest = topics.as_slice();
-            loop {
-                let room = per_page - in_page;
-                let (now, later) = rest.split_at(rest.len().min(room));
-                page.owners.push(OwnedTopics { owner: owner.clone(), topics: now.to_vec() });
-                in_page += now.len();
-                rest = later;
-                if in_page >= per_page || page.owners.len() >= per_page {
-                    pages.push(std::mem::replace(
-                        &mut page,
-                        DirectoryPage { request_id, last: false, owners: Vec::new() },
-                    ));
-                    in_page = 0;
-                }
-                if rest.is_empty() {
-                    break;
-                }
-            }
-        }
-        pages.push(page);
-        if let Some(last) = pages.last_mut() {
-            last.last = true;
-        }
-        pages
+        let Some(endpoint) = &self.advertised else {
+            return vec![DirectoryPage { request_id, last: true, owners: Vec::new() }];
+        };
+        let per_page = self.config.limits.max_topics_per_query_resp;
+        self.directory.directory_pages(request_id, endpoint, per_page)
     }
 
     /// Our membership table, in pages within the limits.

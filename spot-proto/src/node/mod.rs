@@ -66,7 +66,7 @@ pub use verbs::{PeerStats, TopicInfo, TopicLocation};
 use crate::endpoint::{Endpoint, Host};
 use crate::error::NodeError;
 use crate::link::{CloseReason, Link, LinkConfig, LinkEvent};
-use crate::pubsub::GlobPattern;
+use crate::pubsub::{GlobPattern, TopicDirectory};
 use crate::rng::SpotRng;
 use crate::swim::{LocalMember, Membership, MembershipEvent};
 use crate::time::Instant;
@@ -85,15 +85,6 @@ const OUR_CAPABILITIES: Capabilities = Capabilities::CLUSTER_NODE
     .union(Capabilities::PUSH_PULL)
     .union(Capabilities::MEMBER_LIST)
     .union(Capabilities::HELLO);
-
-/// A REMOTE topic: who owns it and where to dial the owner.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RemoteTopic {
-    pub(crate) owner: NodeId,
-    pub(crate) endpoint: Endpoint,
-    /// Declared by topic_route: kept until the user's cluster_remove, whatever QUERY says.
-    pub(crate) routed: bool,
-}
 
 /// A long operation in flight.
 #[derive(Debug)]
@@ -123,8 +114,8 @@ pub struct Node {
     peers: BTreeMap<Endpoint, Peer>,
     /// cluster_remove'd endpoints that membership may not re-add.
     blocked: BTreeSet<Endpoint>,
-    local_topics: BTreeSet<Topic>,
-    remote_topics: BTreeMap<Topic, RemoteTopic>,
+    /// LOCAL topics, and the owner of every REMOTE one (claims, conflicts, explicit routes).
+    directory: TopicDirectory,
     /// Topics the user subscribed to by name (kept while their owner is away, so the
     /// subscription comes back with it).
     local_exact: BTreeSet<Topic>,
@@ -151,6 +142,7 @@ impl Node {
             (None, Some(endpoint)) => crate::swim::default_node_id(endpoint),
             (None, None) => random_node_id(&mut rng),
         };
+        let directory = TopicDirectory::new(id.clone(), config.limits.clone());
         let mut node = Node {
             rng,
             now,
@@ -163,8 +155,7 @@ impl Node {
             conns: BTreeMap::new(),
             peers: BTreeMap::new(),
             blocked: BTreeSet::new(),
-            local_topics: BTreeSet::new(),
-            remote_topics: BTreeMap::new(),
+            directory,
             local_exact: BTreeSet::new(),
             local_patterns: Vec::new(),
             subscribers: Subscribers::default(),
@@ -224,13 +215,23 @@ impl Node {
         self.bound.insert(endpoint.clone());
         if self.advertised.is_none() && !wildcard {
             if self.config.node_id.is_none() {
-                self.id = crate::swim::default_node_id(&endpoint);
+                self.set_id(crate::swim::default_node_id(&endpoint));
             }
             self.advertised = Some(endpoint);
             self.start_membership(now);
         }
         self.flush();
         Ok(())
+    }
+
+    /// Takes a new node id (at the first bind), keeping the LOCAL topics.
+    fn set_id(&mut self, id: NodeId) {
+        let locals = self.directory.local_topics();
+        self.directory = TopicDirectory::new(id.clone(), self.config.limits.clone());
+        for topic in locals {
+            let _ = self.directory.create_local(topic.as_str());
+        }
+        self.id = id;
     }
 
     /// The endpoints bound so far.

@@ -179,7 +179,7 @@ impl Node {
 
     /// Brings our subscription at a REMOTE topic's owner in line with our interest in it.
     pub(crate) fn reconcile_topic(&mut self, topic: &Topic) {
-        let Some(remote) = self.remote_topics.get(topic).cloned() else { return };
+        let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() else { return };
         let interested = self.interested(topic);
         let held = self.peers.get(&remote.endpoint).is_some_and(|p| p.subscribed.contains(topic));
         if interested == held {
@@ -219,7 +219,13 @@ impl Node {
     /// Reconciles every REMOTE topic (after a change that may touch many: a connection with
     /// patterns closed, a pattern subscription came or went).
     pub(crate) fn reconcile_all(&mut self) {
-        let topics: Vec<Topic> = self.remote_topics.keys().cloned().collect();
+        let topics: Vec<Topic> = self
+            .directory
+            .list_topics()
+            .into_iter()
+            .filter(|entry| !entry.location.is_local())
+            .map(|entry| entry.topic)
+            .collect();
         for topic in topics {
             self.reconcile_topic(&topic);
         }
@@ -346,7 +352,7 @@ impl Node {
         // One path per topic: only the node our directory names for it may send it to us. A
         // copy by any other path (a stale owner, a relay we no longer use, a prefix match from a
         // foreign publisher) would be a duplicate or a stray, so it is dropped and counted.
-        let on_path = match (self.remote_topics.get(topic), from) {
+        let on_path = match (self.directory.owner_of(topic.as_str()), from) {
             (Some(remote), Some(from)) => &remote.endpoint == from,
             _ => false,
         };

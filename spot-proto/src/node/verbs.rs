@@ -14,7 +14,8 @@ use crate::wire::zmtp::Message;
 
 use super::conn::Remote;
 use super::routing::Origin;
-use super::{Node, Operation, OperationId, RemoteTopic, SyncReport};
+use super::{Node, Operation, OperationId, SyncReport};
+use crate::pubsub::Location;
 
 /// Whether a topic is hosted here or elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,10 +84,7 @@ impl Node {
     pub fn topic_create(&mut self, now: Instant, name: &str) -> Result<(), NodeError> {
         self.now = now;
         let topic = self.topic(name)?;
-        if self.local_topics.contains(&topic) || self.remote_topics.contains_key(&topic) {
-            return Err(NodeError::TopicExists(name.to_owned()));
-        }
-        self.local_topics.insert(topic.clone());
+        self.directory.create_local(name)?;
         if let Some(endpoint) = self.advertised.clone() {
             let owner = TopicOwner { id: self.id.clone(), endpoint };
             self.announce(SpotCommand::TopicCreated { owner, topic });
@@ -100,15 +98,12 @@ impl Node {
     pub fn topic_destroy(&mut self, now: Instant, name: &str) -> Result<(), NodeError> {
         self.now = now;
         let topic = self.topic(name)?;
-        if self.remote_topics.contains_key(&topic) {
-            return Err(NodeError::TopicIsRemote(name.to_owned()));
-        }
-        if !self.local_topics.remove(&topic) {
-            return Err(NodeError::TopicNotFound(name.to_owned()));
-        }
+        let change = self.directory.destroy_local(name)?;
         self.subscribers.remove_topic(&topic);
         let owner = self.id.clone();
         self.announce(SpotCommand::TopicDestroyed { owner, topic });
+        // Another node's claim may take the name over.
+        self.apply_changes([change]);
         self.flush();
         Ok(())
     }
@@ -126,15 +121,13 @@ impl Node {
         if !endpoint.is_dialable() {
             return Err(NodeError::InvalidArgument("topic_route needs a dialable endpoint"));
         }
-        if self.local_topics.contains(&topic) {
-            return Err(NodeError::TopicExists(name.to_owned()));
-        }
-        let owner = self.peer_mut(&endpoint).node_id.clone();
+        let id = self.peer_mut(&endpoint).node_id.clone();
+        let change =
+            self.directory.route(topic.as_str(), TopicOwner { id, endpoint: endpoint.clone() })?;
         self.peer_mut(&endpoint).wanted.routed = true;
         self.blocked.remove(&endpoint);
-        self.remote_topics
-            .insert(topic.clone(), RemoteTopic { owner, endpoint: endpoint.clone(), routed: true });
         self.ensure_connection(&endpoint);
+        self.apply_changes([change]);
         self.reconcile_topic(&topic);
         self.flush();
         Ok(())
@@ -142,32 +135,34 @@ impl Node {
 
     /// Every known topic, LOCAL and REMOTE, in name order.
     pub fn list_topics(&self) -> Vec<TopicInfo> {
-        let local = self.local_topics.iter().map(|topic| TopicInfo {
-            topic: topic.clone(),
-            location: TopicLocation::Local,
-            owner: self.id.clone(),
-            endpoint: self.advertised.clone(),
-        });
-        let remote = self.remote_topics.iter().map(|(topic, r)| TopicInfo {
-            topic: topic.clone(),
-            location: TopicLocation::Remote,
-            owner: r.owner.clone(),
-            endpoint: Some(r.endpoint.clone()),
-        });
-        let mut all: Vec<TopicInfo> = local.chain(remote).collect();
-        all.sort_by(|a, b| a.topic.cmp(&b.topic));
-        all
+        self.directory
+            .list_topics()
+            .into_iter()
+            .map(|entry| match entry.location {
+                Location::Local => TopicInfo {
+                    topic: entry.topic,
+                    location: TopicLocation::Local,
+                    owner: self.id.clone(),
+                    endpoint: self.advertised.clone(),
+                },
+                Location::Remote(owner) => TopicInfo {
+                    topic: entry.topic,
+                    location: TopicLocation::Remote,
+                    owner: owner.id,
+                    endpoint: Some(owner.endpoint),
+                },
+            })
+            .collect()
     }
 
     /// Whether the topic is known (LOCAL or REMOTE).
     pub fn topic_exists(&self, name: &str) -> bool {
-        self.topic(name)
-            .is_ok_and(|t| self.local_topics.contains(&t) || self.remote_topics.contains_key(&t))
+        self.directory.exists(name)
     }
 
     /// Whether the topic is LOCAL.
     pub fn topic_is_local(&self, name: &str) -> bool {
-        self.topic(name).is_ok_and(|t| self.local_topics.contains(&t))
+        self.directory.is_local(name)
     }
 
     /// Subscribes to a topic by name. A REMOTE topic is subscribed at its owner; an unknown one
@@ -180,7 +175,7 @@ impl Node {
         if self.local_exact.contains(&topic) {
             return Err(NodeError::AlreadySubscribed(name.to_owned()));
         }
-        let known = self.local_topics.contains(&topic) || self.remote_topics.contains_key(&topic);
+        let known = self.directory.exists(topic.as_str());
         if !known {
             if self.peers.is_empty() {
                 return Err(NodeError::TopicNotFound(name.to_owned()));
@@ -258,11 +253,11 @@ impl Node {
 
     /// [`Node::publish`] with a topic already validated.
     pub fn publish_topic(&mut self, topic: &Topic, payload: Bytes) -> Result<(), NodeError> {
-        let result = if self.local_topics.contains(topic) {
+        let result = if self.directory.is_local(topic.as_str()) {
             self.fan_out(topic, &payload, Origin::Owner, true).map(|()| {
                 self.deliver_local(topic, &payload, None);
             })
-        } else if let Some(remote) = self.remote_topics.get(topic).cloned() {
+        } else if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
             self.publish_remote(topic, payload, &remote.endpoint)
         } else {
             return Err(NodeError::TopicNotFound(topic.as_str().to_owned()));
@@ -366,15 +361,9 @@ impl Node {
         peer.wanted = super::peer::Wanted::default();
         let node_id = peer.node_id.clone();
         self.blocked.insert(endpoint.clone());
-        let routed: Vec<_> = self
-            .remote_topics
-            .iter()
-            .filter(|(_, r)| &r.endpoint == endpoint)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for topic in routed {
-            self.forget_topic(&topic);
-        }
+        // Its routes were recorded under the id derived from its endpoint, its claims under the
+        // id it announced: drop both.
+        self.drop_owner(&crate::swim::default_node_id(endpoint));
         self.drop_owner(&node_id);
         self.drop_inbound_from(&node_id);
         self.close_peer_if_unwanted(endpoint);
