@@ -282,10 +282,11 @@ fn a_zeromq_dealer_gets_query_resp_and_can_subscribe_and_publish() {
     assert_eq!(got, [forwarded], "its own publish comes back once, as it subscribes");
 }
 
+/// Connects, writes and closes the node asked for.
+type Drained = (Vec<(ConnectionId, Endpoint)>, Vec<(ConnectionId, Bytes)>, Vec<ConnectionId>);
+
 /// What the node asked to do, split by kind.
-fn drain(
-    node: &mut Node,
-) -> (Vec<(ConnectionId, Endpoint)>, Vec<(ConnectionId, Bytes)>, Vec<ConnectionId>) {
+fn drain(node: &mut Node) -> Drained {
     let (mut connects, mut writes, mut closes) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(output) = node.poll_output() {
         match output {
