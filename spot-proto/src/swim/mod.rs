@@ -17,18 +17,25 @@
 //!   pinged again every probe interval until `bootstrap_timeout`, then
 //!   [`MembershipEvent::JoinFailed`] with [`crate::NodeError::NoSeedReachable`].
 //! * **Probing**: one member per (health-scaled) probe interval, in shuffled round-robin order;
-//!   after the probe timeout, PING_REQ through `indirect_probes` random members, which relay the
-//!   ACK or answer NACK. No ACK by the end of the period makes the target suspect.
+//!   after the probe timeout, a second direct PING and PING_REQ through `indirect_probes` random
+//!   members, which relay the ACK or answer NACK. No ACK by the end of the period makes the
+//!   target suspect.
 //! * **Lifeguard**: missed NACKs and failed probes raise the local-health score (refuting a
 //!   rumour about ourselves too), ACKs lower it; probe interval and timeout are multiplied by
 //!   `score + 1`. A suspicion times out after `max × min` and shrinks on a log scale with each
 //!   independent confirmation down to `suspicion_min`. A PING to a suspect carries the suspicion
-//!   (buddy system), so the suspect refutes at once.
+//!   (buddy system), so the suspect refutes at once and its ACK carries the refutation. When a
+//!   suspicion runs out, three last-chance buddy PINGs (one per probe timeout) go to the suspect
+//!   before it is declared dead.
 //! * **Dissemination**: each accepted update is queued once per member and piggybacked on every
 //!   datagram by priority (left, then dead and our refutations, then suspect, then alive), up to
-//!   `retransmit_multiplier × ceil(log10(N + 1))` times. Only while updates are pending, GOSSIP
-//!   datagrams go to `gossip_fanout` members every `gossip_interval`; in steady state a member
-//!   sends its probe and its ACKs, nothing else.
+//!   `retransmit_multiplier × ceil(log10(N + 1))` times. Only while a pending update is fresh
+//!   (sent fewer than `gossip_fanout` times), GOSSIP datagrams go to `gossip_fanout` alive or
+//!   suspect members every `gossip_interval`; older updates ride on probes and ACKs. In steady
+//!   state a member sends its probe and its ACKs, nothing else (2 datagrams per member per
+//!   period). A member that spreads a stale rumour (a suspicion or death already refuted) is
+//!   answered directly with the newer ALIVE, and a refuting member tells its accuser directly:
+//!   random gossip alone misses a given member now and then.
 //! * **Push-pull** with a random member every `push_pull_interval × ceil(N / 32)`,
 //!   with a member that talks to us but that we do not know, and on a PUSH_PULL_REQUEST datagram.
 //! * **Leave** gossips LEFT at top priority for `leave_grace`, then [`MembershipEvent::Left`] and
