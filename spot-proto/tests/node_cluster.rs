@@ -148,3 +148,25 @@ fn partition_then_heal_restores_directory_and_subscriptions() {
     cluster.run(ms(100));
     assert_eq!(cluster.received(0), [("alerts".to_owned(), b"a".to_vec())]);
 }
+
+#[test]
+fn two_nodes_that_each_route_a_topic_to_the_other_do_not_bounce_a_publish_forever() {
+    let mut cluster = Cluster::new(25, 2);
+    let (ea, eb) = (cluster.endpoint(0), cluster.endpoint(1));
+    cluster.act(0, |n, now| n.topic_route(now, "loop", eb.clone()).unwrap());
+    cluster.act(1, |n, now| n.topic_route(now, "loop", ea.clone()).unwrap());
+    cluster.run(ms(200));
+    cluster.act(0, |n, now| n.publish(now, "loop", Bytes::from_static(b"x")).unwrap());
+    cluster.run(ms(1000));
+    let dropped = cluster.node(0).stats().dropped_relay + cluster.node(1).stats().dropped_relay;
+    assert!(dropped >= 1, "the copy that came back was recognised and dropped");
+    // Nothing keeps circulating: a second run moves no data.
+    let before = cluster.sim.stats().stream_bytes_sent;
+    cluster.run(ms(1000));
+    let after = cluster.sim.stats().stream_bytes_sent;
+    assert!(
+        after - before < 200,
+        "only heartbeats flow, not the publish: {} bytes",
+        after - before
+    );
+}

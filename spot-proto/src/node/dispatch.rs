@@ -4,9 +4,11 @@ use bytes::Bytes;
 
 use crate::endpoint::Endpoint;
 use crate::pubsub::GlobPattern;
+use crate::pubsub::RelayDecision;
 use crate::wire::spot::{
     AckStatus, AckedRequest, Capabilities, DirectoryPage, Envelope, Hello, MemberInfo,
-    MemberListPage, NodeId, OwnedTopics, SpotCommand, SubscribeAck, Topic, TopicOwner,
+    MemberListPage, NodeId, OwnedTopics, RelayedPublish, SpotCommand, SubscribeAck, Topic,
+    TopicOwner,
 };
 use crate::wire::zmtp::{Message, Subscription};
 
@@ -106,7 +108,11 @@ impl Node {
     /// A command on a connection a peer dialed: requests, which we answer on it.
     fn on_request(&mut self, conn: ConnectionId, command: SpotCommand) {
         match command {
-            SpotCommand::Publish { topic, data } => self.on_peer_publish(&topic, &data),
+            SpotCommand::Publish { topic, data } => self.on_peer_publish(&topic, &data, None),
+            SpotCommand::RelayedPublish(relay) => {
+                let (topic, data) = (relay.topic.clone(), relay.data.clone());
+                self.on_peer_publish(&topic, &data, Some(relay));
+            }
             SpotCommand::Subscribe { topic } => {
                 let status = if self.directory.exists(topic.as_str()) {
                     if self.subscribers.add_exact(&topic, conn) {
@@ -194,17 +200,53 @@ impl Node {
         }
     }
 
-    /// A peer's PUBLISH: fan it out if we own the topic; pass it to the owner if we know one.
-    fn on_peer_publish(&mut self, topic: &Topic, data: &Bytes) {
+    /// A peer's PUBLISH (or RELAYED_PUBLISH): fan it out if we own the topic; pass it toward
+    /// the owner if we know one (as a relay: with an origin header and a hop count, so two
+    /// nodes that each think the other owns a topic cannot bounce it forever).
+    fn on_peer_publish(&mut self, topic: &Topic, data: &Bytes, relay: Option<RelayedPublish>) {
+        let mut at_hop_limit = false;
+        let header = match relay {
+            None => None,
+            Some(header) => match self.relay.on_relayed(&header) {
+                RelayDecision::Forward { hops } => Some(RelayedPublish { hops, ..header }),
+                RelayDecision::Deliver => {
+                    at_hop_limit = true;
+                    Some(header)
+                }
+                RelayDecision::Duplicate | RelayDecision::OwnEcho => {
+                    self.stats.dropped_relay += 1;
+                    return;
+                }
+            },
+        };
         if self.directory.is_local(topic.as_str()) {
             self.deliver_local(topic, data, None);
             let _ = self.fan_out(topic, data, Origin::Owner, false);
-        } else if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
-            let publish = SpotCommand::Publish { topic: topic.clone(), data: data.clone() };
-            if !self.send_data(&remote.endpoint, publish) {
-                self.stats.dropped_unroutable += 1;
-            }
+            return;
+        }
+        let Some(owner) = self.directory.owner_of(topic.as_str()).cloned() else {
+            self.stats.dropped_unroutable += 1;
+            return;
+        };
+        if at_hop_limit {
+            // The hop limit is reached: it is not passed on.
+            self.stats.dropped_relay += 1;
+            return;
+        }
+        let speaks_relay = self
+            .peers
+            .get(&owner.endpoint)
+            .and_then(|p| p.conn)
+            .and_then(|conn| self.conns.get(&conn))
+            .is_some_and(|c| c.remote.has(Capabilities::RELAY));
+        let command = if speaks_relay {
+            let header =
+                header.unwrap_or_else(|| self.relay.originate(topic.clone(), data.clone()));
+            SpotCommand::RelayedPublish(header)
         } else {
+            SpotCommand::Publish { topic: topic.clone(), data: data.clone() }
+        };
+        if !self.send_data(&owner.endpoint, command) {
             self.stats.dropped_unroutable += 1;
         }
     }

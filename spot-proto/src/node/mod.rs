@@ -66,7 +66,7 @@ pub use verbs::{PeerStats, TopicInfo, TopicLocation};
 use crate::endpoint::{Endpoint, Host};
 use crate::error::NodeError;
 use crate::link::{CloseReason, Link, LinkConfig, LinkEvent};
-use crate::pubsub::{GlobPattern, TopicDirectory};
+use crate::pubsub::{GlobPattern, RelayConfig, RelayFilter, TopicDirectory};
 use crate::rng::SpotRng;
 use crate::swim::{LocalMember, Membership, MembershipEvent};
 use crate::time::Instant;
@@ -84,7 +84,13 @@ const OUR_CAPABILITIES: Capabilities = Capabilities::CLUSTER_NODE
     .union(Capabilities::DIRECTORY)
     .union(Capabilities::PUSH_PULL)
     .union(Capabilities::MEMBER_LIST)
-    .union(Capabilities::HELLO);
+    .union(Capabilities::HELLO)
+    .union(Capabilities::RELAY);
+
+/// The relay filter's bounds from the node's configuration.
+fn relay_config(config: &NodeConfig) -> RelayConfig {
+    RelayConfig::default().with_max_hops(config.relay_hop_limit)
+}
 
 /// A long operation in flight.
 #[derive(Debug)]
@@ -127,7 +133,9 @@ pub struct Node {
     outputs: VecDeque<NodeOutput>,
     events: VecDeque<NodeEvent>,
     received: VecDeque<(Delivery, Option<Endpoint>)>,
-    relay_sequence: u64,
+    /// Origin sequence numbers for what we relay, and duplicate/loop filtering of relayed
+    /// messages (origin, sequence, hop count).
+    relay: RelayFilter,
     stats: NodeStats,
 }
 
@@ -143,6 +151,7 @@ impl Node {
             (None, None) => random_node_id(&mut rng),
         };
         let directory = TopicDirectory::new(id.clone(), config.limits.clone());
+        let relay = RelayFilter::new(id.clone(), relay_config(&config));
         let mut node = Node {
             rng,
             now,
@@ -163,7 +172,7 @@ impl Node {
             outputs: VecDeque::new(),
             events: VecDeque::new(),
             received: VecDeque::new(),
-            relay_sequence: 0,
+            relay,
             stats: NodeStats::default(),
             config,
         };
@@ -228,6 +237,7 @@ impl Node {
     fn set_id(&mut self, id: NodeId) {
         let locals = self.directory.local_topics();
         self.directory = TopicDirectory::new(id.clone(), self.config.limits.clone());
+        self.relay = RelayFilter::new(id.clone(), relay_config(&self.config));
         for topic in locals {
             let _ = self.directory.create_local(topic.as_str());
         }

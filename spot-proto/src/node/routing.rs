@@ -9,7 +9,7 @@ use crate::collections::FxHashMap;
 use crate::endpoint::Endpoint;
 use crate::error::NodeError;
 use crate::link::{HwmPolicy, SendOutcome};
-use crate::pubsub::GlobPattern;
+use crate::pubsub::{GlobPattern, RelayDecision};
 use crate::wire::spot::{Capabilities, Envelope, RelayedPublish, SpotCommand, Topic};
 use crate::wire::zmtp::Message;
 
@@ -163,9 +163,9 @@ impl Subscribers {
 pub(crate) enum Origin {
     /// Published here, on one of our LOCAL topics (by our user or a peer's PUBLISH).
     Owner,
-    /// Forwarded to us by the owner (or a relay) of a REMOTE topic; `relay` carries the origin
-    /// header when it came as RELAYED_PUBLISH.
-    Relayed(Option<RelayedPublish>),
+    /// Passed on by us as a relay: the copies carry this origin header (to peers that
+    /// announced RELAY; others get a plain PUBLISH).
+    Relayed(RelayedPublish),
 }
 
 impl Node {
@@ -291,25 +291,9 @@ impl Node {
                 return Err(NodeError::WouldBlock);
             }
         }
-        let relay_header = match &origin {
+        let relay_header = match origin {
             Origin::Owner => None,
-            Origin::Relayed(Some(header)) => {
-                if header.hops.saturating_add(1) >= self.config.relay_hop_limit {
-                    self.stats.dropped_relay += 1;
-                    return Ok(());
-                }
-                Some(RelayedPublish { hops: header.hops + 1, ..header.clone() })
-            }
-            Origin::Relayed(None) => {
-                self.relay_sequence += 1;
-                Some(RelayedPublish {
-                    hops: 0,
-                    sequence: self.relay_sequence,
-                    origin: self.id.clone(),
-                    topic: topic.clone(),
-                    data: data.clone(),
-                })
-            }
+            Origin::Relayed(header) => Some(header),
         };
         for conn in targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
@@ -360,7 +344,24 @@ impl Node {
             self.stats.dropped_off_path += 1;
             return;
         }
+        let header = match relay {
+            // First relay hop: we become the origin of the relayed copies.
+            None => self.relay.originate(topic.clone(), data.clone()),
+            Some(header) => match self.relay.on_relayed(&header) {
+                RelayDecision::Forward { hops } => RelayedPublish { hops, ..header },
+                RelayDecision::Deliver => {
+                    self.deliver_local(topic, data, from);
+                    return;
+                }
+                RelayDecision::Duplicate | RelayDecision::OwnEcho => {
+                    self.stats.dropped_relay += 1;
+                    return;
+                }
+            },
+        };
         self.deliver_local(topic, data, from);
-        let _ = self.fan_out(topic, data, Origin::Relayed(relay), false);
+        if self.subscribers.wants(topic) {
+            let _ = self.fan_out(topic, data, Origin::Relayed(header), false);
+        }
     }
 }
