@@ -521,3 +521,58 @@ fn steady_state_sends_about_two_datagrams_per_member_per_period() {
         assert!(phi < 8.0, "phi {phi} for a healthy member");
     }
 }
+
+#[test]
+fn losing_a_large_share_at_once_suspects_a_partition() {
+    let mut net = Net::new(10, SwimConfig::lan());
+    net.converge();
+    net.run_for(Duration::from_secs(5));
+    for i in 6..10 {
+        net.crash(i);
+    }
+    net.run_for(Duration::from_secs(40));
+    for i in 0..6 {
+        let partition = net.events_of(i).into_iter().find_map(|e| match e {
+            MembershipEvent::PartitionSuspected { lost, of } => Some((*lost, *of)),
+            _ => None,
+        });
+        let (lost, of) = partition.unwrap_or_else(|| panic!("node {i} suspected no partition"));
+        assert!(lost >= 3 && lost <= 4 && of == 9, "node {i}: lost {lost} of {of}");
+    }
+    no_false_deaths(&net, &[6, 7, 8, 9]);
+    // A single crash in a healthy cluster is no partition.
+    let mut calm = Net::new(10, SwimConfig::lan());
+    calm.converge();
+    calm.crash(9);
+    calm.run_for(Duration::from_secs(40));
+    assert!(all_see(&calm, 9, MemberState::Dead));
+    assert!(
+        !calm
+            .events
+            .iter()
+            .any(|(_, _, e)| matches!(e, MembershipEvent::PartitionSuspected { .. }))
+    );
+}
+
+#[test]
+fn a_push_pull_request_datagram_starts_a_full_state_exchange() {
+    let mut net = Net::new(2, SwimConfig::lan());
+    net.converge();
+    let request = SwimDatagram {
+        cluster_id: 0,
+        sender: net.id(1),
+        message: SwimMessage::PushPullRequest { join: false },
+        updates: vec![],
+    };
+    let now = net.now;
+    net.node(0).handle_datagram(now, endpoint(1), request.to_bytes(&Limits::default()));
+    let (to, push_pull) = net.node(0).poll_push_pull().expect("a push-pull toward the sender");
+    assert_eq!(to, endpoint(1));
+    assert_eq!(push_pull.sender, net.id(0));
+    // The receiver answers a request with its own state and merges ours.
+    let response = net.node(1).handle_push_pull(now, endpoint(0), push_pull).unwrap();
+    assert_eq!(response.sender, net.id(1));
+    assert_eq!(net.node(0).handle_push_pull(now, endpoint(1), response), None);
+    assert!(net.node(0).stats().push_pull_bytes_out > 0);
+    assert!(net.node(1).stats().push_pull_bytes_in > 0);
+}
