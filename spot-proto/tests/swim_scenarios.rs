@@ -26,17 +26,23 @@ enum Payload {
 }
 
 type DropFilter = Box<dyn FnMut(Instant, usize, usize, &Payload) -> bool>;
+/// In flight: arrival time, sequence, from, to, payload, push-pull sender id.
+type InFlight = Reverse<(Instant, u64, usize, usize, Payload, Vec<u8>)>;
+/// Events seen: when, by which node, what.
+type EventLog = Vec<(Instant, usize, MembershipEvent)>;
+/// Datagrams sent: from, to, bytes.
+type SentLog = Vec<(usize, usize, Bytes)>;
 
 struct Net {
     config: SwimConfig,
     nodes: Vec<Option<Membership>>,
     endpoints: Vec<Endpoint>,
     index: BTreeMap<Endpoint, usize>,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, usize, Payload, Vec<u8>)>>,
+    queue: BinaryHeap<InFlight>,
     seq: u64,
     now: Instant,
-    events: Vec<(Instant, usize, MembershipEvent)>,
-    sent: Vec<(usize, usize, Bytes)>,
+    events: EventLog,
+    sent: SentLog,
     drop: DropFilter,
 }
 
@@ -218,7 +224,7 @@ fn join_all(net: &mut Net) {
     net.drain(0);
     let seed = endpoint(0);
     for i in 1..net.nodes.len() {
-        net.node(i).join(now, &[seed.clone()]).unwrap();
+        net.node(i).join(now, std::slice::from_ref(&seed)).unwrap();
         net.drain(i);
     }
 }
@@ -480,7 +486,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
     assert_eq!(node.stats().push_pull_malformed, 1);
 }
 
-fn trace(seed_offset: u64) -> (Vec<(Instant, usize, MembershipEvent)>, Vec<(usize, usize, Bytes)>) {
+fn trace(seed_offset: u64) -> (EventLog, SentLog) {
     let config = SwimConfig::lan().with_seed(seed_offset);
     let mut net = Net::new(5, config);
     join_all(&mut net);
@@ -537,7 +543,7 @@ fn losing_a_large_share_at_once_suspects_a_partition() {
             _ => None,
         });
         let (lost, of) = partition.unwrap_or_else(|| panic!("node {i} suspected no partition"));
-        assert!(lost >= 3 && lost <= 4 && of == 9, "node {i}: lost {lost} of {of}");
+        assert!((3..=4).contains(&lost) && of == 9, "node {i}: lost {lost} of {of}");
     }
     no_false_deaths(&net, &[6, 7, 8, 9]);
     // A single crash in a healthy cluster is no partition.
