@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use spot_proto::node::{ConnectionId, Node, NodeEvent, NodeOutput, OperationId, SyncReport};
 use spot_proto::swim::MembershipEvent;
 use spot_proto::wire::spot::NodeId;
@@ -30,6 +30,10 @@ pub(crate) type Call = Box<dyn FnOnce(&mut Driver) + Send>;
 
 /// Inputs taken per wake-up before outputs are drained.
 const BATCH: usize = 256;
+/// Bytes of a read handed to the node at once (zero-copy slices of the read buffer).
+const FEED_SLICE: usize = 8 * 1024;
+/// The slice while a stream is more than half full.
+const PRESSED_SLICE: usize = 1024;
 /// Slots of the channel the socket tasks feed (readers wait when it is full).
 pub(crate) const IO_CHANNEL: usize = 1024;
 /// Time allowed beyond the membership's leave grace for the Left event at shutdown.
@@ -103,6 +107,14 @@ pub(crate) struct Driver {
     pub(crate) join_waiters: Vec<oneshot::Sender<Result<(), NodeError>>>,
     pub(crate) leave_waiters: Vec<oneshot::Sender<Result<(), NodeError>>>,
     shutdown: Option<Shutdown>,
+    /// A stream filled past half, or a batch hit its bound: let other tasks (the readers of
+    /// the streams) run before the next wake-up.
+    yield_soon: bool,
+    /// The rest of a read, held back while a stream's reader catches up (fed before any other
+    /// input, so bytes stay in order).
+    paused_read: Option<(ConnectionId, BytesMut)>,
+    /// The last deliveries left a stream more than half full.
+    pressed: bool,
 }
 
 impl Driver {
@@ -137,6 +149,9 @@ impl Driver {
             join_waiters: Vec::new(),
             leave_waiters: Vec::new(),
             shutdown: None,
+            yield_soon: false,
+            paused_read: None,
+            pressed: false,
         }
     }
 
@@ -213,6 +228,15 @@ impl Driver {
             if self.shutdown.as_ref().is_some_and(|s| s.done) {
                 break;
             }
+            if let Some((conn, data)) = self.paused_read.take() {
+                self.feed(conn, data);
+                self.take_batch();
+                self.drain();
+                if std::mem::take(&mut self.yield_soon) {
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
             let deadline = self.next_deadline();
             if deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
                 self.on_timer();
@@ -242,13 +266,21 @@ impl Driver {
             }
             self.take_batch();
             self.drain();
+            if std::mem::take(&mut self.yield_soon) {
+                tokio::task::yield_now().await;
+            }
         }
         self.teardown();
     }
 
-    /// More inputs that are ready now, up to [`BATCH`], before one drain.
+    /// More inputs that are ready now, up to [`BATCH`], before one drain; stops early when a
+    /// stream fills up, so its reader gets a turn.
     fn take_batch(&mut self) {
-        for _ in 0..BATCH {
+        for taken in 0..=BATCH {
+            if taken == BATCH || self.yield_soon || self.paused_read.is_some() {
+                self.yield_soon = true;
+                break;
+            }
             let mut progressed = false;
             if self.commands_open {
                 match self.commands.try_recv() {
@@ -312,11 +344,7 @@ impl Driver {
                 self.node.handle_connected(now, conn);
             }
             IoEvent::ConnectFailed(conn) => self.node.handle_connect_failed(now, conn),
-            IoEvent::Read(conn, data) => {
-                if self.conns.contains_key(&conn) {
-                    self.node.handle_read(now, conn, data);
-                }
-            }
+            IoEvent::Read(conn, data) => self.feed(conn, data),
             IoEvent::Closed(conn) => {
                 if let Some(io) = self.conns.remove(&conn) {
                     io.close();
@@ -324,6 +352,29 @@ impl Driver {
                 }
             }
             IoEvent::Datagram(from, payload) => self.node.handle_datagram(now, from, payload),
+        }
+    }
+
+    /// Hands read bytes to the node in slices, taking the deliveries after each: the node's
+    /// receive high-water mark then counts what waits for the application, not what one large
+    /// read held. When a stream fills past half, the rest waits in `paused_read` until the
+    /// stream's reader had a turn.
+    fn feed(&mut self, conn: ConnectionId, mut data: BytesMut) {
+        while self.conns.contains_key(&conn) && !data.is_empty() {
+            // A stream's reader takes about 128 items per turn (tokio's budget): while one is
+            // filling, hand the node less at a time.
+            let size = if std::mem::take(&mut self.pressed) { PRESSED_SLICE } else { FEED_SLICE };
+            let slice = data.split_to(data.len().min(size));
+            let now = self.clock.now();
+            self.node.handle_read(now, conn, slice);
+            self.dispatch_deliveries();
+            if self.pressed {
+                self.yield_soon = true;
+                if !data.is_empty() {
+                    self.paused_read = Some((conn, data));
+                }
+                return;
+            }
         }
     }
 
@@ -438,28 +489,22 @@ impl Driver {
         while let Some(delivery) = self.node.recv() {
             let message = Message { topic: delivery.topic, payload: delivery.payload };
             let mut orphan = !delivery.exact && delivery.patterns.is_empty();
+            let counters = &self.shared.counters;
             if delivery.exact {
-                orphan |= !self.offer_to(self.exact.get(message.topic.as_str()), &message);
+                let feed = self.exact.get(message.topic.as_str());
+                orphan |= !offer_to(feed, &message, counters, &mut self.pressed);
             }
             for index in delivery.patterns {
-                orphan |= !self.offer_to(self.patterns.get(index), &message);
+                let feed = self.patterns.get(index);
+                orphan |= !offer_to(feed, &message, counters, &mut self.pressed);
             }
-            if orphan && self.inbox.offer(message) == Offer::Dropped {
-                Counters::bump(&self.shared.counters.inbox_dropped);
+            if orphan {
+                match self.inbox.offer(message) {
+                    Offer::Dropped => Counters::bump(&self.shared.counters.inbox_dropped),
+                    Offer::Queued => self.pressed |= self.inbox.is_pressed(),
+                    Offer::Closed => {}
+                }
             }
-        }
-    }
-
-    /// Offers a message to a subscription's stream; `false` if it has no live stream.
-    fn offer_to(&self, feed: Option<&Feed<Message>>, message: &Message) -> bool {
-        let Some(feed) = feed.filter(|f| !f.is_closed()) else { return false };
-        match feed.offer(message.clone()) {
-            Offer::Queued => true,
-            Offer::Dropped => {
-                Counters::bump(&self.shared.counters.stream_dropped);
-                true
-            }
-            Offer::Closed => false,
         }
     }
 
@@ -534,5 +579,28 @@ impl Driver {
         for waiter in waiters {
             let _ = waiter.send(());
         }
+    }
+}
+
+/// Offers a message to a subscription's stream; `false` if it has no live stream. Notes in
+/// `pressed` when the stream is filling up.
+fn offer_to(
+    feed: Option<&Feed<Message>>,
+    message: &Message,
+    counters: &Counters,
+    pressed: &mut bool,
+) -> bool {
+    let Some(feed) = feed.filter(|f| !f.is_closed()) else { return false };
+    match feed.offer(message.clone()) {
+        Offer::Queued => {
+            *pressed |= feed.is_pressed();
+            true
+        }
+        Offer::Dropped => {
+            Counters::bump(&counters.stream_dropped);
+            *pressed = true;
+            true
+        }
+        Offer::Closed => false,
     }
 }

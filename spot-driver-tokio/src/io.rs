@@ -21,7 +21,7 @@ use tokio::task::{AbortHandle, JoinSet};
 /// Bytes a reader asks the socket for at a time; also the size of an inproc pipe's buffer.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Chunks one vectored write hands the socket at most.
-const MAX_IOVECS: usize = 64;
+const MAX_IOVECS: usize = 256;
 /// Largest UDP datagram.
 const MAX_DATAGRAM: usize = 65_536;
 /// How long a closed connection may take to write out what was queued before it is cut.

@@ -68,6 +68,11 @@ impl<T> Feed<T> {
         }
     }
 
+    /// Whether the stream is more than half full (the reader should get a turn soon).
+    pub(crate) fn is_pressed(&self) -> bool {
+        self.sender.capacity() * 2 < self.sender.max_capacity()
+    }
+
     /// Whether the reader is gone.
     pub(crate) fn is_closed(&self) -> bool {
         self.sender.is_closed()

@@ -219,3 +219,127 @@ async fn after_shutdown_every_call_fails() {
     assert_eq!(clone.publish_nowait("x", &b""[..]).unwrap_err(), spot_driver_tokio::SHUT_DOWN);
     clone.shutdown().await;
 }
+
+#[tokio::test]
+async fn pattern_streams_keep_their_messages_after_an_earlier_pattern_goes() {
+    let (owner, reader) = (tcp_node(22).await, tcp_node(23).await);
+    for topic in ["a:1", "b:1"] {
+        owner.topic_create(topic).await.unwrap();
+    }
+    within("cluster_add", reader.cluster_add(endpoint(&owner))).await.unwrap();
+    let mut first = reader.subscribe_pattern("a:*").await.unwrap();
+    let mut second = reader.subscribe_pattern("b:*").await.unwrap();
+    let mut third = reader.subscribe_pattern("*:1").await.unwrap();
+    reader.unsubscribe_pattern("a:*").await.unwrap();
+    assert!(within("end", first.recv()).await.is_none(), "the removed pattern's stream ends");
+    barrier(&reader).await;
+    owner.publish("b:1", &b"b"[..]).await.unwrap();
+    owner.publish("a:1", &b"a"[..]).await.unwrap();
+    assert_eq!(next(&mut second).await.topic(), "b:1");
+    assert_eq!(next(&mut third).await.topic(), "b:1");
+    assert_eq!(next(&mut third).await.topic(), "a:1");
+    assert_eq!(second.try_recv().unwrap_err(), NodeError::WouldBlock, "a:1 is not b:*");
+    assert_eq!(reader.unsubscribe_pattern("a:*").await.unwrap_err().errno(), Errno::ENOENT);
+}
+
+#[tokio::test]
+async fn a_connection_whose_writes_pile_up_is_cut_and_counted() {
+    let owner = tcp_node(24).await;
+    let stingy = spot_driver_tokio::SpotNode::builder(common::config(25))
+        .bind("tcp://127.0.0.1:0".parse().unwrap())
+        .max_pending_write(1)
+        .start()
+        .await
+        .unwrap();
+    let error = within("cluster_add", stingy.cluster_add(endpoint(&owner))).await.unwrap_err();
+    assert_eq!(error.errno(), Errno::EHOSTUNREACH, "every attempt is cut at its greeting");
+    assert!(stingy.driver_stats().slow_connections_cut >= 1);
+}
+
+#[tokio::test]
+async fn a_wildcard_bind_advertises_the_configured_host_with_the_real_port() {
+    let node = spot_driver_tokio::SpotNode::builder(common::config(26))
+        .bind("tcp://*:0".parse().unwrap())
+        .advertise("tcp://127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let advertised = endpoint(&node);
+    let bound = node.local_endpoints();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(bound[0].to_string(), format!("tcp://*:{}", advertised.port().unwrap()));
+    assert_eq!(advertised, Endpoint::localhost(bound[0].port().unwrap()));
+    let reader = tcp_node(27).await;
+    let mut sub = subscribed(&node, &reader, "wild").await;
+    node.publish("wild", &b"through *"[..]).await.unwrap();
+    assert_eq!(&next(&mut sub).await.payload[..], b"through *");
+}
+
+#[tokio::test]
+async fn ipv6_loopback_works_when_the_host_has_it() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: nothing to test");
+        return;
+    }
+    let start = |seed| {
+        spot_driver_tokio::SpotNode::builder(common::config(seed))
+            .bind("tcp://[::1]:0".parse().unwrap())
+            .start()
+    };
+    let (a, b) = (start(28).await.unwrap(), start(29).await.unwrap());
+    assert!(endpoint(&a).to_string().starts_with("tcp://[::1]:"));
+    let mut a_seen = a.membership_events().await.unwrap();
+    within("a joins", a.join(&[])).await.unwrap();
+    within("b joins", b.join(&[endpoint(&a)])).await.unwrap();
+    common::wait_alive(&a, &mut a_seen, &[b.node_id()]).await;
+    let mut sub = subscribed(&a, &b, "six").await;
+    a.publish("six", &b"v6"[..]).await.unwrap();
+    assert_eq!(&next(&mut sub).await.payload[..], b"v6");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_on_one_thread_fills_no_stream_past_its_bound() {
+    let mut config = common::config(30);
+    config.send_hwm = 1 << 20;
+    config.recv_hwm = 1 << 20;
+    let start = |config| {
+        spot_driver_tokio::SpotNode::builder(config)
+            .bind("tcp://127.0.0.1:0".parse().unwrap())
+            .stream_capacity(2048)
+            .start()
+    };
+    let owner = start(config.clone()).await.unwrap();
+    let reader = start(config.with_seed(31)).await.unwrap();
+    let mut sub = subscribed(&owner, &reader, "burst").await;
+    const COUNT: u32 = 20_000;
+    // The reader is a task of the same thread as both drivers.
+    let reading = tokio::spawn(async move {
+        let mut got = Vec::with_capacity(COUNT as usize);
+        while got.len() < COUNT as usize {
+            let message = sub.recv().await.expect("live");
+            got.push(u32::from_be_bytes(message.payload[..].try_into().unwrap()));
+        }
+        (got, sub.dropped())
+    });
+    for i in 0..COUNT {
+        owner.publish_nowait("burst", i.to_be_bytes().to_vec()).unwrap();
+        if i % 2000 == 1999 {
+            owner.stats().await.unwrap();
+        }
+    }
+    let reading = tokio::time::timeout(common::WAIT, reading).await;
+    let Ok(reading) = reading else {
+        panic!(
+            "burst incomplete: reader {:?} {:?} {:?}, owner {:?} {:?}",
+            reader.stats().await,
+            reader.driver_stats(),
+            reader.peer_stats().await,
+            owner.stats().await,
+            owner.peer_stats().await
+        );
+    };
+    let (got, dropped) = reading.unwrap();
+    assert_eq!(dropped, 0, "the driver let the reader run before its stream filled");
+    assert_eq!(got, (0..COUNT).collect::<Vec<_>>());
+    assert_eq!(reader.driver_stats().stream_dropped, 0);
+}
