@@ -102,7 +102,8 @@ impl SpotBuilder {
     }
 
     /// Binds the endpoints, creates the node and spawns its driver task on the current tokio
-    /// runtime.
+    /// runtime (call it from within one: it panics otherwise, like `tokio::spawn`). Any runtime
+    /// flavour works; the node's tasks run wherever the runtime puts them.
     pub async fn start(self) -> Result<SpotNode, BindError> {
         let SpotBuilder { mut config, binds, settings } = self;
         let mut bound = Vec::with_capacity(binds.len());
