@@ -1,0 +1,1 @@
+//! SPOT on mio (in progress).

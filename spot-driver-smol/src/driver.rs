@@ -1,0 +1,579 @@
+//! The driver task: it owns the [`Node`] and every socket, and makes no protocol decision.
+//!
+//! Each wake-up takes a batch of inputs (user calls, socket events, the timer), hands them to
+//! the node with the current time, then drains the node's outputs (connects, writes, closes,
+//! datagrams), its deliveries and its events, and re-arms its one timer from `poll_timeout`.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::UdpSocket;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use smol::Async;
+use smol::channel::{self, Receiver, Sender};
+use spot_proto::node::{ConnectionId, Node, NodeEvent, NodeOutput, OperationId, SyncReport};
+use spot_proto::swim::MembershipEvent;
+use spot_proto::wire::spot::NodeId;
+use spot_proto::{Endpoint, Host, Instant, NodeError};
+
+use crate::bind::Bound;
+use crate::clock::Clock;
+use crate::error::BindError;
+use crate::inproc;
+use crate::io::{self, ConnectionIo, IoEvent, Transport};
+use crate::stats::Counters;
+use crate::stream::{Feed, Message, Offer};
+
+/// A user call, run on the driver task with the node at hand.
+pub(crate) type Call = Box<dyn FnOnce(&mut Driver) + Send>;
+/// Where a long operation's answer goes.
+pub(crate) type Answer<T> = Sender<Result<T, NodeError>>;
+
+/// Inputs taken per wake-up before outputs are drained.
+const BATCH: usize = 256;
+/// Bytes of a read handed to the node at once (zero-copy slices of the read buffer).
+const FEED_SLICE: usize = 8 * 1024;
+/// Slots of the channel the socket tasks feed (readers wait when it is full).
+const IO_CHANNEL: usize = 1024;
+/// Time allowed beyond the membership's leave grace for the Left event at shutdown.
+const LEAVE_SLACK: Duration = Duration::from_millis(500);
+
+/// Tunables of the driver (not of the protocol: those are in `NodeConfig`).
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) stream_capacity: usize,
+    pub(crate) inbox_capacity: usize,
+    pub(crate) event_capacity: usize,
+    pub(crate) max_pending_write: usize,
+    pub(crate) connect_timeout: Duration,
+}
+
+/// What the node is, as the handles see it without asking the driver task.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeInfo {
+    pub(crate) id: NodeId,
+    pub(crate) advertised: Option<Endpoint>,
+    pub(crate) bound: Vec<Endpoint>,
+}
+
+/// State shared by the driver task and the handles.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) info: RwLock<NodeInfo>,
+    pub(crate) counters: Counters,
+    pub(crate) settings: Settings,
+}
+
+/// A graceful shutdown in progress.
+#[derive(Debug)]
+struct Shutdown {
+    deadline: std::time::Instant,
+    waiters: Vec<Sender<()>>,
+    done: bool,
+}
+
+/// What woke the driver task.
+enum Wake {
+    Call(Option<Call>),
+    Io(Option<IoEvent>),
+    Timer,
+}
+
+/// The driver task's state.
+pub(crate) struct Driver {
+    pub(crate) node: Node,
+    clock: Clock,
+    pub(crate) shared: Arc<Shared>,
+    commands: Receiver<Call>,
+    commands_open: bool,
+    io_events: Receiver<IoEvent>,
+    io_sender: Sender<IoEvent>,
+    /// Inputs the driver produced itself (inproc dials), fed before the next drain ends.
+    deferred: VecDeque<IoEvent>,
+    conns: HashMap<ConnectionId, ConnectionIo>,
+    udp: Vec<Arc<Async<UdpSocket>>>,
+    inproc_names: Vec<String>,
+    /// Listener and UDP receiver tasks: cancelled when the driver stops.
+    tasks: Vec<smol::Task<()>>,
+    /// Exact subscriptions' streams, by topic.
+    pub(crate) exact: HashMap<String, Feed<Message>>,
+    /// Pattern subscriptions' streams, in the node's pattern order.
+    pub(crate) patterns: Vec<Feed<Message>>,
+    inbox: Feed<Message>,
+    pub(crate) events: Vec<Feed<NodeEvent>>,
+    pub(crate) membership_events: Vec<Feed<MembershipEvent>>,
+    pub(crate) operations: HashMap<OperationId, Answer<SyncReport>>,
+    pub(crate) join_waiters: Vec<Answer<()>>,
+    pub(crate) leave_waiters: Vec<Answer<()>>,
+    shutdown: Option<Shutdown>,
+    /// A stream filled past half, or a batch hit its bound: let other tasks run.
+    yield_soon: bool,
+}
+
+impl Driver {
+    /// A driver for `node`; `inbox` feeds [`crate::SpotNode::recv`].
+    pub(crate) fn new(
+        node: Node,
+        clock: Clock,
+        shared: Arc<Shared>,
+        commands: Receiver<Call>,
+        inbox: Feed<Message>,
+    ) -> Driver {
+        let (io_sender, io_events) = channel::bounded(IO_CHANNEL);
+        Driver {
+            node,
+            clock,
+            shared,
+            commands,
+            commands_open: true,
+            io_events,
+            io_sender,
+            deferred: VecDeque::new(),
+            conns: HashMap::new(),
+            udp: Vec::new(),
+            inproc_names: Vec::new(),
+            tasks: Vec::new(),
+            exact: HashMap::new(),
+            patterns: Vec::new(),
+            inbox,
+            events: Vec::new(),
+            membership_events: Vec::new(),
+            operations: HashMap::new(),
+            join_waiters: Vec::new(),
+            leave_waiters: Vec::new(),
+            shutdown: None,
+            yield_soon: false,
+        }
+    }
+
+    /// Now, on the node's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Hands bound sockets to the node and starts their tasks.
+    pub(crate) fn attach(&mut self, bound: Bound) -> Result<Endpoint, BindError> {
+        let now = self.clock.now();
+        let endpoint = bound.endpoint().clone();
+        match bound {
+            Bound::Tcp { endpoint, listener, udp } => {
+                self.node.bind(now, endpoint)?;
+                let udp = Arc::new(udp);
+                self.tasks.push(smol::spawn(io::accept_loop(listener, self.io_sender.clone())));
+                self.tasks
+                    .push(smol::spawn(io::udp_loop(Arc::clone(&udp), self.io_sender.clone())));
+                self.udp.push(udp);
+            }
+            Bound::Inproc { endpoint, name } => {
+                if !inproc::register(&name, self.io_sender.clone()) {
+                    return Err(BindError::InprocNameTaken(name));
+                }
+                if let Err(error) = self.node.bind(now, endpoint) {
+                    inproc::unregister(&name, &self.io_sender);
+                    return Err(error.into());
+                }
+                self.inproc_names.push(name);
+            }
+        }
+        self.refresh_info();
+        self.drain();
+        Ok(endpoint)
+    }
+
+    /// Publishes the node's identity to the handles.
+    fn refresh_info(&self) {
+        let info = NodeInfo {
+            id: self.node.id().clone(),
+            advertised: self.node.advertised().cloned(),
+            bound: self.node.bound().cloned().collect(),
+        };
+        *self.shared.info.write().unwrap_or_else(PoisonError::into_inner) = info;
+    }
+
+    /// Starts a graceful shutdown (leave the cluster, then stop); `waiter` hears when it is done.
+    pub(crate) fn begin_shutdown(&mut self, waiter: Option<Sender<()>>) {
+        if let Some(shutdown) = self.shutdown.as_mut() {
+            shutdown.waiters.extend(waiter);
+            return;
+        }
+        let now = self.clock.now();
+        let joined = self.node.membership().is_some_and(|m| m.is_joined());
+        let leaving = joined && self.node.leave(now).is_ok();
+        let grace = if leaving {
+            self.node.config().swim.leave_grace + LEAVE_SLACK
+        } else {
+            Duration::ZERO
+        };
+        self.shutdown = Some(Shutdown {
+            deadline: std::time::Instant::now() + grace,
+            waiters: waiter.into_iter().collect(),
+            done: !leaving,
+        });
+    }
+
+    /// The driver task's loop; returns when the node has shut down.
+    pub(crate) async fn run(mut self) {
+        loop {
+            if self.shutdown.as_ref().is_some_and(|s| s.done) {
+                break;
+            }
+            let deadline = self.next_deadline();
+            if deadline.is_some_and(|d| d <= std::time::Instant::now()) {
+                self.on_timer();
+                self.drain();
+                continue;
+            }
+            let wake = {
+                let timer = match deadline {
+                    Some(at) => smol::Timer::at(at),
+                    None => smol::Timer::never(),
+                };
+                let commands = &self.commands;
+                let open = self.commands_open;
+                let io_events = &self.io_events;
+                let call = async move {
+                    if open {
+                        Wake::Call(commands.recv().await.ok())
+                    } else {
+                        std::future::pending().await
+                    }
+                };
+                let io = async move { Wake::Io(io_events.recv().await.ok()) };
+                let timer = async move {
+                    timer.await;
+                    Wake::Timer
+                };
+                smol::future::or(call, smol::future::or(io, timer)).await
+            };
+            match wake {
+                Wake::Call(Some(call)) => call(&mut self),
+                Wake::Call(None) => self.handles_gone(),
+                Wake::Io(Some(event)) => self.on_io(event),
+                Wake::Io(None) => {}
+                Wake::Timer => self.on_timer(),
+            }
+            self.take_batch();
+            self.drain();
+            if std::mem::take(&mut self.yield_soon) {
+                smol::future::yield_now().await;
+            }
+        }
+        self.teardown();
+    }
+
+    /// More inputs that are ready now, up to [`BATCH`], before one drain; stops early when a
+    /// stream fills up, so its reader gets a turn.
+    fn take_batch(&mut self) {
+        for taken in 0..=BATCH {
+            if taken == BATCH || self.yield_soon {
+                self.yield_soon = true;
+                break;
+            }
+            let mut progressed = false;
+            if self.commands_open {
+                match self.commands.try_recv() {
+                    Ok(call) => {
+                        call(self);
+                        progressed = true;
+                    }
+                    Err(channel::TryRecvError::Closed) => self.handles_gone(),
+                    Err(channel::TryRecvError::Empty) => {}
+                }
+            }
+            if let Ok(event) = self.io_events.try_recv() {
+                self.on_io(event);
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// The last handle was dropped: shut down gracefully in the background.
+    fn handles_gone(&mut self) {
+        self.commands_open = false;
+        self.begin_shutdown(None);
+    }
+
+    fn next_deadline(&self) -> Option<std::time::Instant> {
+        let node = self.node.poll_timeout().map(|t| self.clock.deadline(t));
+        let stop = self.shutdown.as_ref().map(|s| s.deadline);
+        match (node, stop) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_timer(&mut self) {
+        let now = self.clock.now();
+        if self.node.poll_timeout().is_some_and(|t| t <= now) {
+            self.node.handle_timeout(now);
+        }
+        if let Some(shutdown) = self.shutdown.as_mut()
+            && shutdown.deadline <= std::time::Instant::now()
+        {
+            shutdown.done = true;
+        }
+    }
+
+    /// One socket event, handed to the node.
+    fn on_io(&mut self, event: IoEvent) {
+        let now = self.clock.now();
+        match event {
+            IoEvent::Accepted(transport) => {
+                let conn = self.node.handle_accepted(now);
+                let io = ConnectionIo::start(conn, transport, &self.io_sender);
+                self.conns.insert(conn, io);
+            }
+            IoEvent::Connected(conn, transport) => {
+                let io = ConnectionIo::start(conn, transport, &self.io_sender);
+                self.conns.insert(conn, io);
+                self.node.handle_connected(now, conn);
+            }
+            IoEvent::ConnectFailed(conn) => self.node.handle_connect_failed(now, conn),
+            IoEvent::Read(conn, data) => self.feed(conn, data),
+            IoEvent::Closed(conn) => {
+                if let Some(io) = self.conns.remove(&conn) {
+                    io.close();
+                    self.node.handle_closed(now, conn);
+                }
+            }
+            IoEvent::Datagram(from, payload) => self.node.handle_datagram(now, from, payload),
+        }
+    }
+
+    /// Hands read bytes to the node in slices, taking the deliveries after each: the node's
+    /// receive high-water mark then counts what waits for the application, not what one large
+    /// read held.
+    fn feed(&mut self, conn: ConnectionId, mut data: BytesMut) {
+        while self.conns.contains_key(&conn) && !data.is_empty() {
+            let slice = data.split_to(data.len().min(FEED_SLICE));
+            let now = self.clock.now();
+            self.node.handle_read(now, conn, slice);
+            self.dispatch_deliveries();
+        }
+    }
+
+    /// Drains the node: network actions, then deliveries and events.
+    pub(crate) fn drain(&mut self) {
+        loop {
+            while let Some(output) = self.node.poll_output() {
+                self.on_output(output);
+            }
+            match self.deferred.pop_front() {
+                Some(event) => self.on_io(event),
+                None => break,
+            }
+        }
+        self.dispatch_deliveries();
+        self.dispatch_events();
+    }
+
+    fn on_output(&mut self, output: NodeOutput) {
+        match output {
+            NodeOutput::Connect { conn, to } => self.dial(conn, to),
+            NodeOutput::Write { conn, data } => {
+                let Some(io) = self.conns.get(&conn) else { return };
+                if io.write(data) > self.shared.settings.max_pending_write {
+                    // The peer does not read: cut it rather than queue without bound.
+                    if let Some(io) = self.conns.remove(&conn) {
+                        io.abort();
+                    }
+                    Counters::bump(&self.shared.counters.slow_connections_cut);
+                    tracing::warn!(conn = conn.0, "peer is not reading: connection cut");
+                    let now = self.clock.now();
+                    self.node.handle_closed(now, conn);
+                }
+            }
+            NodeOutput::Close { conn } => {
+                if let Some(io) = self.conns.remove(&conn) {
+                    io.close();
+                }
+            }
+            NodeOutput::Datagram { to, payload } => self.send_datagram(&to, payload),
+        }
+    }
+
+    fn dial(&mut self, conn: ConnectionId, to: Endpoint) {
+        match to {
+            Endpoint::Tcp { .. } => {
+                let timeout = self.shared.settings.connect_timeout;
+                smol::spawn(io::dial_tcp(conn, to, timeout, self.io_sender.clone())).detach();
+            }
+            Endpoint::Inproc(name) => {
+                let (ours, theirs) = Transport::inproc_pair();
+                let accepted = inproc::lookup(&name)
+                    .is_some_and(|listener| listener.try_send(IoEvent::Accepted(theirs)).is_ok());
+                self.deferred.push_back(if accepted {
+                    IoEvent::Connected(conn, ours)
+                } else {
+                    IoEvent::ConnectFailed(conn)
+                });
+            }
+        }
+    }
+
+    fn send_datagram(&mut self, to: &Endpoint, payload: Bytes) {
+        let sent = match to {
+            Endpoint::Inproc(name) => match (inproc::lookup(name), self.inproc_source()) {
+                (Some(listener), Some(from)) => {
+                    listener.try_send(IoEvent::Datagram(from, payload)).is_ok()
+                }
+                _ => false,
+            },
+            Endpoint::Tcp { host: Host::Ip(ip), port } => {
+                let advertised = self.node.advertised().and_then(Endpoint::port);
+                io::udp_socket_for(&self.udp, *ip, advertised)
+                    .is_some_and(|socket| socket.get_ref().send_to(&payload, (*ip, *port)).is_ok())
+            }
+            Endpoint::Tcp { host: Host::Name(_), .. } => {
+                let (to, sockets) = (to.clone(), self.udp.clone());
+                let advertised = self.node.advertised().and_then(Endpoint::port);
+                smol::spawn(async move {
+                    let Ok(addresses) = io::addresses(&to).await else { return };
+                    if let Some(address) = addresses.first()
+                        && let Some(socket) = io::udp_socket_for(&sockets, address.ip(), advertised)
+                    {
+                        let _ = socket.send_to(&payload, *address).await;
+                    }
+                })
+                .detach();
+                true
+            }
+            Endpoint::Tcp { host: Host::Any, .. } => false,
+        };
+        if !sent {
+            Counters::bump(&self.shared.counters.datagrams_dropped);
+        }
+    }
+
+    /// The endpoint our inproc datagrams come from.
+    fn inproc_source(&self) -> Option<Endpoint> {
+        match self.node.advertised() {
+            Some(advertised @ Endpoint::Inproc(_)) => Some(advertised.clone()),
+            _ => self.inproc_names.first().map(|name| Endpoint::Inproc(name.clone())),
+        }
+    }
+
+    /// Routes every delivery to the streams of the subscriptions it matched (once each); what
+    /// matched a subscription without a live stream goes once to the `recv` queue.
+    fn dispatch_deliveries(&mut self) {
+        while let Some(delivery) = self.node.recv() {
+            let message = Message { topic: delivery.topic, payload: delivery.payload };
+            let mut orphan = !delivery.exact && delivery.patterns.is_empty();
+            let counters = &self.shared.counters;
+            if delivery.exact {
+                let feed = self.exact.get(message.topic.as_str());
+                orphan |= !offer_to(feed, &message, counters, &mut self.yield_soon);
+            }
+            for index in delivery.patterns {
+                let feed = self.patterns.get(index);
+                orphan |= !offer_to(feed, &message, counters, &mut self.yield_soon);
+            }
+            if orphan {
+                match self.inbox.offer(message) {
+                    Offer::Dropped => Counters::bump(&self.shared.counters.inbox_dropped),
+                    Offer::Queued => self.yield_soon |= self.inbox.is_pressed(),
+                    Offer::Closed => {}
+                }
+            }
+        }
+    }
+
+    /// Finishes waiting calls and feeds the event streams.
+    fn dispatch_events(&mut self) {
+        let mut offered = false;
+        while let Some(event) = self.node.poll_event() {
+            if let NodeEvent::OperationFinished { op, result } = event {
+                if let Some(waiter) = self.operations.remove(&op) {
+                    let _ = waiter.try_send(result);
+                }
+                continue;
+            }
+            if let NodeEvent::Membership(membership) = &event {
+                self.on_membership(membership);
+                for feed in &self.membership_events {
+                    if feed.offer(membership.clone()) == Offer::Dropped {
+                        Counters::bump(&self.shared.counters.events_dropped);
+                    }
+                }
+            }
+            for feed in &self.events {
+                if feed.offer(event.clone()) == Offer::Dropped {
+                    Counters::bump(&self.shared.counters.events_dropped);
+                }
+            }
+            offered = true;
+        }
+        if offered {
+            self.events.retain(|f| !f.is_closed());
+            self.membership_events.retain(|f| !f.is_closed());
+        }
+    }
+
+    fn on_membership(&mut self, event: &MembershipEvent) {
+        match event {
+            MembershipEvent::Joined => {
+                self.refresh_info();
+                for waiter in self.join_waiters.drain(..) {
+                    let _ = waiter.try_send(Ok(()));
+                }
+            }
+            MembershipEvent::JoinFailed { reason } => {
+                for waiter in self.join_waiters.drain(..) {
+                    let _ = waiter.try_send(Err(reason.clone()));
+                }
+            }
+            MembershipEvent::Left => {
+                for waiter in self.leave_waiters.drain(..) {
+                    let _ = waiter.try_send(Ok(()));
+                }
+                if let Some(shutdown) = self.shutdown.as_mut() {
+                    shutdown.done = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes every connection and socket, frees the inproc names, ends the streams and tells
+    /// the waiters.
+    fn teardown(mut self) {
+        for (_, io) in self.conns.drain() {
+            io.close();
+        }
+        self.tasks.clear();
+        for name in &self.inproc_names {
+            inproc::unregister(name, &self.io_sender);
+        }
+        let waiters = self.shutdown.take().map(|s| s.waiters).unwrap_or_default();
+        drop(self);
+        for waiter in waiters {
+            let _ = waiter.try_send(());
+        }
+    }
+}
+
+/// Offers a message to a subscription's stream; `false` if it has no live stream. Notes in
+/// `pressed` when the stream is filling up.
+fn offer_to(
+    feed: Option<&Feed<Message>>,
+    message: &Message,
+    counters: &Counters,
+    pressed: &mut bool,
+) -> bool {
+    let Some(feed) = feed.filter(|f| !f.is_closed()) else { return false };
+    match feed.offer(message.clone()) {
+        Offer::Queued => {
+            *pressed |= feed.is_pressed();
+            true
+        }
+        Offer::Dropped => {
+            Counters::bump(&counters.stream_dropped);
+            true
+        }
+        Offer::Closed => false,
+    }
+}
