@@ -1,0 +1,43 @@
+//! Errors of the driver itself: binding sockets, tokens, and the node having shut down.
+
+use std::io;
+
+use spot_proto::{Endpoint, NodeError};
+
+/// The error every verb of a [`crate::BlockingNode`] returns once the node has shut down.
+///
+/// [`NodeError`] has no variant for a stopped node, so the driver reports it as
+/// [`NodeError::InvalidArgument`] (EINVAL, like a call on a closed descriptor in the C API).
+pub const SHUT_DOWN: NodeError = NodeError::InvalidArgument("the node has shut down");
+
+/// Why an endpoint could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BindError {
+    /// The operating system refused the TCP listener or the UDP socket (address in use, no such
+    /// interface, permission).
+    #[error("cannot bind {endpoint}: {source}")]
+    Io {
+        /// The endpoint asked for.
+        endpoint: Endpoint,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Port 0: no ephemeral TCP port was found whose UDP twin was free.
+    #[error("no port free for both TCP and UDP for {0}")]
+    NoFreePort(Endpoint),
+    /// The host name did not resolve to any address.
+    #[error("cannot resolve the host of {0}")]
+    Unresolved(Endpoint),
+    /// This driver binds `tcp://` only: `inproc://` pipes need a runtime's in-memory streams,
+    /// which a plain `mio::Poll` cannot wait on (use the tokio or smol driver for inproc).
+    #[error("the mio driver does not bind {0}: use tcp://")]
+    Unsupported(Endpoint),
+    /// Every token of the range given to the driver is in use.
+    #[error("the driver's token range is used up")]
+    TokensExhausted,
+    /// The node refused the endpoint (bound already, or the node has shut down).
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
