@@ -1,6 +1,10 @@
 //! Members as the state machine keeps them, the read-only view it hands out, and the local
 //! member's identity.
 
+use std::sync::Arc;
+
+use core::hash::BuildHasher;
+
 use crate::endpoint::Endpoint;
 use crate::time::Instant;
 use crate::wire::spot::{MAX_NODE_ID_LEN, MemberInfo, MemberState, NodeId, Tag};
@@ -98,21 +102,76 @@ pub(crate) fn has_tag(tags: &[Tag], key: &str, value: Option<&str>) -> bool {
     })
 }
 
+/// A member's id, endpoint and tags: immutable and shared behind an `Arc`, so every table that
+/// knows the member (every node of a simulated cluster, say) holds one pointer to the same card
+/// and a clone is a reference count. A change of endpoint or tags makes a new card. The card
+/// keeps the hashes of its id and endpoint for the table's indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberCard(Arc<CardInner>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct CardInner {
+    id: NodeId,
+    endpoint: Endpoint,
+    tags: Vec<Tag>,
+    id_hash: u64,
+    endpoint_hash: u64,
+}
+
+/// The hash the member table's indexes use for node ids and endpoints (fixed, deterministic).
+pub(crate) fn index_hash<T: core::hash::Hash + ?Sized>(value: &T) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+impl MemberCard {
+    /// A card for a member with this id, endpoint and tags.
+    pub fn new(id: NodeId, endpoint: Endpoint, tags: Vec<Tag>) -> Self {
+        let id_hash = index_hash(&id);
+        let endpoint_hash = index_hash(&endpoint);
+        MemberCard(Arc::new(CardInner { id, endpoint, tags, id_hash, endpoint_hash }))
+    }
+
+    /// The member's node id.
+    pub fn id(&self) -> &NodeId {
+        &self.0.id
+    }
+
+    /// The member's advertised endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.0.endpoint
+    }
+
+    /// The member's tags.
+    pub fn tags(&self) -> &[Tag] {
+        &self.0.tags
+    }
+
+    pub(crate) fn id_hash(&self) -> u64 {
+        self.0.id_hash
+    }
+
+    pub(crate) fn endpoint_hash(&self) -> u64 {
+        self.0.endpoint_hash
+    }
+}
+
 /// Phi-accrual failure detector over the arrival times of a member's datagrams, with an
 /// exponential model of inter-arrival times: `phi = log10(e) × elapsed / mean`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct PhiDetector {
-    last: Option<Instant>,
+    /// The last arrival (meaningful once `heard`).
+    last: Instant,
     mean_nanos: f64,
     intervals: u32,
+    heard: bool,
 }
 
 impl PhiDetector {
     const WEIGHT: f64 = 0.1;
 
     pub(crate) fn heartbeat(&mut self, now: Instant) {
-        if let Some(last) = self.last {
-            let interval = (now - last).as_nanos() as f64;
+        if self.heard {
+            let interval = (now - self.last).as_nanos() as f64;
             self.mean_nanos = if self.intervals == 0 {
                 interval
             } else {
@@ -120,39 +179,58 @@ impl PhiDetector {
             };
             self.intervals = self.intervals.saturating_add(1);
         }
-        self.last = Some(now);
+        self.last = now;
+        self.heard = true;
     }
 
     pub(crate) fn phi(&self, now: Instant) -> f64 {
-        match self.last {
-            Some(last) if self.intervals > 0 && self.mean_nanos > 0.0 => {
-                core::f64::consts::LOG10_E * (now - last).as_nanos() as f64 / self.mean_nanos
-            }
-            _ => 0.0,
+        if self.heard && self.intervals > 0 && self.mean_nanos > 0.0 {
+            core::f64::consts::LOG10_E * (now - self.last).as_nanos() as f64 / self.mean_nanos
+        } else {
+            0.0
         }
     }
 }
 
-/// One remote member in the table.
+/// One remote member in the table: the shared card and a few words of per-table state.
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
-    pub(crate) id: NodeId,
-    pub(crate) endpoint: Endpoint,
+    pub(crate) card: MemberCard,
     pub(crate) incarnation: u64,
     pub(crate) state: MemberState,
-    pub(crate) tags: Vec<Tag>,
     pub(crate) since: Instant,
     pub(crate) phi: PhiDetector,
 }
 
 impl Member {
+    pub(crate) fn new(
+        card: MemberCard,
+        state: MemberState,
+        incarnation: u64,
+        now: Instant,
+    ) -> Self {
+        Member { card, incarnation, state, since: now, phi: PhiDetector::default() }
+    }
+
+    pub(crate) fn id(&self) -> &NodeId {
+        self.card.id()
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        self.card.endpoint()
+    }
+
+    pub(crate) fn tags(&self) -> &[Tag] {
+        self.card.tags()
+    }
+
     pub(crate) fn view(&self) -> MemberView<'_> {
         MemberView {
-            id: &self.id,
-            endpoint: &self.endpoint,
+            id: self.card.id(),
+            endpoint: self.card.endpoint(),
             state: self.state,
             incarnation: self.incarnation,
-            tags: &self.tags,
+            tags: self.card.tags(),
             since: self.since,
         }
     }

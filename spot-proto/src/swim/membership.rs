@@ -17,7 +17,7 @@ use crate::wire::swim::{Datagram, MemberUpdate, UpdateKind};
 use super::broadcast::{BroadcastQueue, Priority};
 use super::config::SwimConfig;
 use super::event::MembershipEvent;
-use super::member::{LocalMember, MemberView, has_tag};
+use super::member::{LocalMember, MemberCard, MemberView, has_tag};
 use super::probe::{Forward, Probe};
 use super::stats::SwimStats;
 use super::suspicion::Suspicion;
@@ -130,16 +130,41 @@ impl Membership {
         now: Instant,
         members: impl IntoIterator<Item = MemberInfo>,
     ) {
+        let members = members.into_iter().map(|info| {
+            let card = MemberCard::new(info.id, info.endpoint, info.tags);
+            (card, info.state, info.incarnation)
+        });
+        self.insert_known_cards(now, members);
+    }
+
+    /// [`Self::insert_known_members`] with shared cards: `(card, state, incarnation)` per
+    /// member. Tables that take clones of the same cards share their ids, endpoints and tags
+    /// (a converged simulated cluster stores each member's strings once, not once per node).
+    pub fn insert_known_cards(
+        &mut self,
+        now: Instant,
+        members: impl IntoIterator<Item = (MemberCard, MemberState, u64)>,
+    ) {
         if matches!(self.phase, Phase::Left) {
             return;
         }
-        for info in members {
-            if info.id == self.local.id {
+        let members = members.into_iter();
+        let (lower, upper) = members.size_hint();
+        self.table.reserve(upper.unwrap_or(lower));
+        for (card, state, incarnation) in members {
+            if *card.id() == self.local.id {
                 continue;
             }
-            if self.table.slot_of(&info.id).is_none() {
-                self.insert_member(now, info);
+            if self.table.slot_of(card.id()).is_none() {
+                self.insert_card(now, card, state, incarnation);
             } else {
+                let info = MemberInfo {
+                    id: card.id().clone(),
+                    endpoint: card.endpoint().clone(),
+                    state,
+                    incarnation,
+                    tags: card.tags().to_vec(),
+                };
                 self.merge_entry(now, info, None);
             }
         }
@@ -317,8 +342,8 @@ impl Membership {
         let mut ids: Vec<NodeId> = self
             .table
             .iter()
-            .filter(|m| m.state == MemberState::Alive && matches(&m.tags))
-            .map(|m| m.id.clone())
+            .filter(|m| m.state == MemberState::Alive && matches(m.tags()))
+            .map(|m| m.id().clone())
             .collect();
         if self.phase != Phase::Leaving && self.phase != Phase::Left && matches(&self.local.tags) {
             ids.push(self.local.id.clone());

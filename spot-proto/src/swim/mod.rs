@@ -59,6 +59,7 @@
 mod broadcast;
 mod config;
 mod event;
+mod index;
 mod member;
 mod membership;
 mod probe;
@@ -75,7 +76,7 @@ mod tests;
 
 pub use config::SwimConfig;
 pub use event::MembershipEvent;
-pub use member::{LocalMember, MemberView, default_node_id};
+pub use member::{LocalMember, MemberCard, MemberView, default_node_id};
 pub use membership::Membership;
 pub use stats::SwimStats;
 

@@ -131,8 +131,8 @@ impl Membership {
         if let Some(slot) = self.table.next_probe_target(&mut self.rng)
             && let Some(member) = self.table.get(slot)
         {
-            let target = member.id.clone();
-            let endpoint = member.endpoint.clone();
+            let target = member.id().clone();
+            let endpoint = member.endpoint().clone();
             let suspicion = (member.state == MemberState::Suspect).then_some(member.incarnation);
             let seq = self.next_seq();
             self.send(
@@ -171,7 +171,7 @@ impl Membership {
         };
         self.raise_health(missed);
         let Some(member) = self.table.get(probe.slot) else { return };
-        if member.id != probe.target || !member.is_live() {
+        if *member.id() != probe.target || !member.is_live() {
             return;
         }
         let incarnation = member.incarnation;
@@ -189,8 +189,8 @@ impl Membership {
         probe.indirect_at = None;
         let slot = probe.slot;
         let Some(member) = self.table.get(slot) else { return };
-        let target = member.id.clone();
-        let target_endpoint = member.endpoint.clone();
+        let target = member.id().clone();
+        let target_endpoint = member.endpoint().clone();
         let mut helpers = core::mem::take(&mut self.scratch);
         helpers.clear();
         self.table.random_members(
@@ -207,7 +207,7 @@ impl Membership {
         self.send(target_endpoint.clone(), &retry, false);
         let message = SwimMessage::PingReq { seq, target, target_endpoint };
         for &helper in &helpers {
-            if let Some(endpoint) = self.table.get(helper).map(|m| m.endpoint.clone()) {
+            if let Some(endpoint) = self.table.get(helper).map(|m| m.endpoint().clone()) {
                 self.send(endpoint, &message, false);
             }
         }
@@ -288,7 +288,7 @@ impl Membership {
             let next = now + self.config.probe_timeout;
             suspicion.grace_until = Some(next);
             self.timers.schedule(next, Timer::Suspicion(id.clone()));
-            if let Some(endpoint) = self.table.by_id(id).map(|m| m.endpoint.clone()) {
+            if let Some(endpoint) = self.table.by_id(id).map(|m| m.endpoint().clone()) {
                 let seq = self.next_seq();
                 let ping = SwimMessage::Ping {
                     seq,
@@ -334,7 +334,7 @@ impl Membership {
             if self.broadcasts.is_empty() {
                 break;
             }
-            if let Some(endpoint) = self.table.get(slot).map(|m| m.endpoint.clone()) {
+            if let Some(endpoint) = self.table.get(slot).map(|m| m.endpoint().clone()) {
                 self.send(endpoint, &SwimMessage::Gossip, false);
                 self.stats.gossip_datagrams += 1;
             }

@@ -100,16 +100,16 @@ impl Membership {
             count += 1;
         }
         for member in self.table.iter() {
-            if buf.len() + entry_fields_len(&member.id, &member.endpoint, &member.tags) > max {
+            if buf.len() + entry_fields_len(member.id(), member.endpoint(), member.tags()) > max {
                 break;
             }
             put_entry_fields(
                 &mut buf,
                 member.state,
-                &member.id,
+                member.id(),
                 member.incarnation,
-                &member.endpoint,
-                &member.tags,
+                member.endpoint(),
+                member.tags(),
             );
             count += 1;
         }
@@ -150,7 +150,7 @@ impl Membership {
         picked.clear();
         self.table.random_members(&mut self.rng, 1, None, false, &mut picked);
         if let Some(endpoint) =
-            picked.first().and_then(|&s| self.table.get(s)).map(|m| m.endpoint.clone())
+            picked.first().and_then(|&s| self.table.get(s)).map(|m| m.endpoint().clone())
         {
             self.start_push_pull(endpoint, false);
         }

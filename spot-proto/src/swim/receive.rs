@@ -11,7 +11,7 @@ use crate::wire::swim::{MemberUpdate, SwimDatagram, SwimMessage, UpdateKind};
 
 use super::broadcast::Priority;
 use super::event::MembershipEvent;
-use super::member::{Member, PhiDetector};
+use super::member::{Member, MemberCard};
 use super::membership::{Membership, Phase};
 use super::suspicion::Suspicion;
 use super::timers::Timer;
@@ -176,16 +176,17 @@ impl Membership {
             return;
         }
         let previous = member.state;
-        let tags_changed = member.tags != *tags;
+        let tags_changed = member.tags() != tags.as_slice();
+        let endpoint_changed = member.endpoint() != endpoint;
         member.incarnation = update.incarnation;
-        if tags_changed {
-            member.tags = tags.clone();
-        }
         if previous != MemberState::Alive {
             member.since = now;
         }
-        let id = member.id.clone();
-        self.table.set_endpoint(slot, endpoint.clone());
+        let id = member.id().clone();
+        if tags_changed || endpoint_changed {
+            let card = MemberCard::new(id.clone(), endpoint.clone(), tags.clone());
+            self.table.set_card(slot, card);
+        }
         if previous != MemberState::Alive {
             self.table.set_state(slot, MemberState::Alive);
             self.suspicions.remove(&id);
@@ -221,7 +222,7 @@ impl Membership {
         let expected =
             (self.config.indirect_probes as u32).min(self.table.live().saturating_sub(2) as u32);
         let Some(member) = self.table.get_mut(slot) else { return };
-        let id = member.id.clone();
+        let id = member.id().clone();
         let fresh = match member.state {
             MemberState::Alive => incarnation >= member.incarnation,
             MemberState::Suspect => incarnation > member.incarnation,
@@ -269,7 +270,7 @@ impl Membership {
         let Some(member) = self.table.get_mut(slot) else { return };
         member.incarnation = member.incarnation.max(incarnation);
         member.since = now;
-        let id = member.id.clone();
+        let id = member.id().clone();
         let incarnation = member.incarnation;
         self.table.set_state(slot, state);
         self.suspicions.remove(&id);
@@ -317,7 +318,7 @@ impl Membership {
             self.refute(now, update.incarnation);
             // Tell the accuser at once: it is the one member sure to time us out otherwise.
             if let UpdateKind::Suspect { by } = &update.kind
-                && let Some(endpoint) = self.table.by_id(by).map(|m| m.endpoint.clone())
+                && let Some(endpoint) = self.table.by_id(by).map(|m| m.endpoint().clone())
             {
                 let alive = [self.local_alive.clone()];
                 self.send_with(endpoint, &SwimMessage::Gossip, false, &alive);
@@ -347,11 +348,11 @@ impl Membership {
             return;
         }
         let update = MemberUpdate {
-            id: member.id.clone(),
+            id: member.id().clone(),
             incarnation: member.incarnation,
             kind: UpdateKind::Alive {
-                endpoint: member.endpoint.clone(),
-                tags: member.tags.clone(),
+                endpoint: member.endpoint().clone(),
+                tags: member.tags().to_vec(),
             },
         };
         self.corrections.push(update.to_bytes());
@@ -372,18 +373,21 @@ impl Membership {
 
     /// Adds a member we did not know, in the state `info` gives.
     pub(crate) fn insert_member(&mut self, now: Instant, info: MemberInfo) {
-        let state = info.state;
-        let id = info.id.clone();
-        let endpoint = info.endpoint.clone();
-        let member = Member {
-            id: info.id,
-            endpoint: info.endpoint,
-            incarnation: info.incarnation,
-            state,
-            tags: info.tags,
-            since: now,
-            phi: PhiDetector::default(),
-        };
+        let card = MemberCard::new(info.id, info.endpoint, info.tags);
+        self.insert_card(now, card, info.state, info.incarnation);
+    }
+
+    /// Adds a member we did not know, with its (possibly shared) card.
+    pub(crate) fn insert_card(
+        &mut self,
+        now: Instant,
+        card: MemberCard,
+        state: MemberState,
+        incarnation: u64,
+    ) {
+        let id = card.id().clone();
+        let endpoint = card.endpoint().clone();
+        let member = Member::new(card, state, incarnation, now);
         let slot = self.table.insert(member, &mut self.rng);
         match state {
             MemberState::Alive => self.events.push_back(MembershipEvent::MemberUp { id, endpoint }),
@@ -392,7 +396,7 @@ impl Membership {
                 // Known only as suspect: start our own suspicion so it is refuted or dies.
                 self.table.set_state(slot, MemberState::Alive);
                 let me = self.local.id.clone();
-                self.apply_suspect(now, slot, info.incarnation, me);
+                self.apply_suspect(now, slot, incarnation, me);
             }
             MemberState::Dead | MemberState::Left => {
                 self.timers.schedule(now + self.config.dead_reap_after, Timer::Reap(id));

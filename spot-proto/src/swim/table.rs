@@ -1,27 +1,35 @@
 //! The indexed member table: slots in a `Vec`, indexes by node id and by endpoint, and the
 //! shuffled round-robin probe order. No operation scans all members per packet.
+//!
+//! A slot is a few words ([`Member`]: a shared card and the per-table state); the indexes hold
+//! 4-byte slot numbers ([`SlotIndex`]) and take the keys' hashes from the cards.
 
-use crate::collections::FxHashMap;
 use crate::endpoint::Endpoint;
 use crate::rng::SpotRng;
 use crate::wire::spot::{MemberState, NodeId};
 
-use super::member::Member;
+use super::index::SlotIndex;
+use super::member::{Member, MemberCard, index_hash};
 
 /// Remote members (the local member is not in the table).
 #[derive(Debug, Default)]
 pub(crate) struct MemberTable {
     slots: Vec<Option<Member>>,
     free: Vec<usize>,
-    by_id: FxHashMap<NodeId, usize>,
-    by_endpoint: FxHashMap<Endpoint, usize>,
-    probe_order: Vec<usize>,
+    by_id: SlotIndex,
+    by_endpoint: SlotIndex,
+    probe_order: Vec<u32>,
     probe_pos: usize,
     counts: [usize; 4],
 }
 
 fn state_index(state: MemberState) -> usize {
     usize::from(state.as_u8())
+}
+
+/// The member in `slot` of `slots` (which the indexes guarantee is there).
+fn card_at(slots: &[Option<Member>], slot: usize) -> Option<&MemberCard> {
+    slots.get(slot).and_then(Option::as_ref).map(|m| &m.card)
 }
 
 impl MemberTable {
@@ -40,11 +48,15 @@ impl MemberTable {
     }
 
     pub(crate) fn slot_of(&self, id: &NodeId) -> Option<usize> {
-        self.by_id.get(id).copied()
+        let slots = &self.slots;
+        self.by_id.find(index_hash(id), |slot| card_at(slots, slot).is_some_and(|c| c.id() == id))
     }
 
     pub(crate) fn slot_at(&self, endpoint: &Endpoint) -> Option<usize> {
-        self.by_endpoint.get(endpoint).copied()
+        let slots = &self.slots;
+        self.by_endpoint.find(index_hash(endpoint), |slot| {
+            card_at(slots, slot).is_some_and(|c| c.endpoint() == endpoint)
+        })
     }
 
     pub(crate) fn get(&self, slot: usize) -> Option<&Member> {
@@ -63,11 +75,22 @@ impl MemberTable {
         self.slots.iter().flatten()
     }
 
+    /// Room for `additional` more members without reallocating.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let reusable = self.free.len().min(additional);
+        let fresh = additional - reusable;
+        self.slots.reserve(fresh);
+        self.probe_order.reserve(additional);
+        let slots = &self.slots;
+        self.by_id.reserve(additional, |slot| card_at(slots, slot).map_or(0, MemberCard::id_hash));
+        self.by_endpoint
+            .reserve(additional, |slot| card_at(slots, slot).map_or(0, MemberCard::endpoint_hash));
+    }
+
     /// Adds a member and gives it a random place in the current probe round.
     pub(crate) fn insert(&mut self, member: Member, rng: &mut SpotRng) -> usize {
         self.counts[state_index(member.state)] += 1;
-        let id = member.id.clone();
-        let endpoint = member.endpoint.clone();
+        let card = member.card.clone();
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(member);
@@ -78,10 +101,9 @@ impl MemberTable {
                 self.slots.len() - 1
             }
         };
-        self.by_id.insert(id, slot);
-        self.by_endpoint.insert(endpoint, slot);
+        self.index(slot, &card);
         // Push, then swap with a random entry of the rest of the round: O(1).
-        self.probe_order.push(slot);
+        self.probe_order.push(slot as u32);
         let last = self.probe_order.len() - 1;
         let pos = self.probe_pos.min(last);
         let at = pos + rng.index(last - pos + 1);
@@ -89,14 +111,36 @@ impl MemberTable {
         slot
     }
 
+    /// Indexes the member in `slot` by id and by endpoint (an endpoint another member had
+    /// moves to this one).
+    fn index(&mut self, slot: usize, card: &MemberCard) {
+        let slots = &self.slots;
+        self.by_id.insert(
+            card.id_hash(),
+            slot,
+            |other| other != slot && card_at(slots, other).is_some_and(|c| c.id() == card.id()),
+            |other| card_at(slots, other).map_or(0, MemberCard::id_hash),
+        );
+        self.by_endpoint.insert(
+            card.endpoint_hash(),
+            slot,
+            |other| {
+                other != slot
+                    && card_at(slots, other).is_some_and(|c| c.endpoint() == card.endpoint())
+            },
+            |other| card_at(slots, other).map_or(0, MemberCard::endpoint_hash),
+        );
+    }
+
     /// Forgets a member (reaping). Its probe-order entries are skipped lazily.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Member> {
-        let member = self.slots.get_mut(slot)?.take()?;
+        let member = self.slots.get(slot)?.as_ref()?;
+        let card = member.card.clone();
+        // Unindex while the slot still holds its card (growing reads the cards' hashes).
+        self.by_id.remove(card.id_hash(), slot);
+        self.by_endpoint.remove(card.endpoint_hash(), slot);
+        let member = self.slots[slot].take()?;
         self.counts[state_index(member.state)] -= 1;
-        self.by_id.remove(&member.id);
-        if self.by_endpoint.get(&member.endpoint) == Some(&slot) {
-            self.by_endpoint.remove(&member.endpoint);
-        }
         self.free.push(slot);
         Some(member)
     }
@@ -109,16 +153,25 @@ impl MemberTable {
         }
     }
 
-    pub(crate) fn set_endpoint(&mut self, slot: usize, endpoint: Endpoint) {
+    /// Gives the member in `slot` a new card (a new endpoint or new tags), re-indexing its
+    /// endpoint when it changed.
+    pub(crate) fn set_card(&mut self, slot: usize, card: MemberCard) {
         let Some(member) = self.slots.get_mut(slot).and_then(Option::as_mut) else { return };
-        if member.endpoint == endpoint {
+        let old = core::mem::replace(&mut member.card, card.clone());
+        if old.endpoint() == card.endpoint() {
             return;
         }
-        if self.by_endpoint.get(&member.endpoint) == Some(&slot) {
-            self.by_endpoint.remove(&member.endpoint);
-        }
-        self.by_endpoint.insert(endpoint.clone(), slot);
-        member.endpoint = endpoint;
+        self.by_endpoint.remove(old.endpoint_hash(), slot);
+        let slots = &self.slots;
+        self.by_endpoint.insert(
+            card.endpoint_hash(),
+            slot,
+            |other| {
+                other != slot
+                    && card_at(slots, other).is_some_and(|c| c.endpoint() == card.endpoint())
+            },
+            |other| card_at(slots, other).map_or(0, MemberCard::endpoint_hash),
+        );
     }
 
     /// The next live member in shuffled round-robin order; a new round starts (reshuffled) when
@@ -126,7 +179,7 @@ impl MemberTable {
     pub(crate) fn next_probe_target(&mut self, rng: &mut SpotRng) -> Option<usize> {
         for _round in 0..2 {
             while self.probe_pos < self.probe_order.len() {
-                let slot = self.probe_order[self.probe_pos];
+                let slot = self.probe_order[self.probe_pos] as usize;
                 self.probe_pos += 1;
                 if self.get(slot).is_some_and(Member::is_live) {
                     return Some(slot);
@@ -138,7 +191,7 @@ impl MemberTable {
                     .iter()
                     .enumerate()
                     .filter(|(_, m)| m.as_ref().is_some_and(Member::is_live))
-                    .map(|(slot, _)| slot),
+                    .map(|(slot, _)| slot as u32),
             );
             rng.shuffle(&mut self.probe_order);
             self.probe_pos = 0;

@@ -65,15 +65,8 @@ fn broadcasts_fill_only_what_fits() {
 }
 
 fn member(name: &str, state: MemberState) -> Member {
-    Member {
-        id: id(name),
-        endpoint: Endpoint::inproc(name).unwrap(),
-        incarnation: 0,
-        state,
-        tags: vec![],
-        since: Instant::ZERO,
-        phi: PhiDetector::default(),
-    }
+    let card = MemberCard::new(id(name), Endpoint::inproc(name).unwrap(), vec![]);
+    Member::new(card, state, 0, Instant::ZERO)
 }
 
 #[test]
@@ -158,4 +151,31 @@ fn default_node_id_is_the_endpoint_text() {
     assert_eq!(local.id.as_str(), Some("tcp://10.1.2.3:5555"));
     let long = Endpoint::Inproc("x".repeat(255));
     assert_eq!(default_node_id(&long).len(), 16);
+}
+
+#[test]
+fn slot_index_finds_replaces_and_forgets_across_growth() {
+    use super::index::SlotIndex;
+    // Keys 0..500 in slots 0..500; the "hash" collides in pairs to exercise probing.
+    let keys: Vec<u64> = (0..500).collect();
+    let hash = |key: u64| key / 2;
+    let mut index = SlotIndex::default();
+    for slot in 0..keys.len() {
+        index.insert(hash(keys[slot]), slot, |_| false, |s| hash(keys[s]));
+    }
+    assert_eq!(index.len(), 500);
+    for slot in (0..keys.len()).step_by(2) {
+        index.remove(hash(keys[slot]), slot);
+    }
+    assert_eq!(index.len(), 250);
+    for (slot, &key) in keys.iter().enumerate() {
+        let found = index.find(hash(key), |s| keys[s] == key);
+        assert_eq!(found, (slot % 2 == 1).then_some(slot), "key {key}");
+    }
+    // An equal key moves to the new slot instead of adding an entry.
+    index.insert(hash(keys[1]), 7, |s| s == 1, |s| hash(keys[s]));
+    assert_eq!(index.len(), 250);
+    assert_eq!(index.find(hash(keys[1]), |s| s == 7), Some(7));
+    index.reserve(10_000, |s| hash(keys[s]));
+    assert_eq!(index.find(hash(keys[3]), |s| keys[s] == keys[3]), Some(3));
 }

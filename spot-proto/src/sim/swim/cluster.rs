@@ -2,12 +2,12 @@
 
 use core::time::Duration;
 
-use super::{IdIndex, SwimProcess, classify_event, new_membership};
+use super::{IdIndex, SwimProcess, classify_event, new_membership, roster_cards};
 use crate::endpoint::Endpoint;
 use crate::sim::{Change, LinkProfile, SimFailure, Simulation, member_endpoint};
 use crate::swim::{MembershipEvent, SwimConfig};
 use crate::time::Instant;
-use crate::wire::spot::{MemberInfo, MemberState};
+use crate::wire::spot::MemberState;
 
 /// One reported event: when, which member reported it, what it was.
 pub type TraceEntry = (Instant, usize, MembershipEvent);
@@ -42,22 +42,14 @@ impl SwimCluster {
     pub fn converged(nodes: usize, seed: u64, link: LinkProfile, config: SwimConfig) -> Self {
         let mut cluster = SwimCluster::empty(seed, link, config);
         let endpoints: Vec<Endpoint> = (0..nodes).map(member_endpoint).collect();
-        let roster: Vec<MemberInfo> = endpoints
-            .iter()
-            .map(|endpoint| MemberInfo {
-                id: crate::swim::default_node_id(endpoint),
-                endpoint: endpoint.clone(),
-                state: MemberState::Alive,
-                incarnation: 0,
-                tags: Vec::new(),
-            })
-            .collect();
+        let roster = roster_cards(&endpoints);
         for (index, endpoint) in endpoints.iter().enumerate() {
             let mut membership = cluster.new_member(index, endpoint);
-            membership.insert_known_members(
-                Instant::ZERO,
-                roster.iter().filter(|info| info.endpoint != *endpoint).cloned(),
-            );
+            let others = roster
+                .iter()
+                .filter(|card| card.endpoint() != endpoint)
+                .map(|card| (card.clone(), MemberState::Alive, 0));
+            membership.insert_known_cards(Instant::ZERO, others);
             while membership.poll_event().is_some() {}
             cluster.add(endpoint.clone(), membership);
         }

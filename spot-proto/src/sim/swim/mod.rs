@@ -17,9 +17,11 @@ use crate::collections::FxHashMap;
 use crate::endpoint::Endpoint;
 use crate::rng::SpotRng;
 use crate::sim::{Change, ClusterFactory, StartMode};
-use crate::swim::{LocalMember, Membership, MembershipEvent, SwimConfig, default_node_id};
+use crate::swim::{
+    LocalMember, MemberCard, Membership, MembershipEvent, SwimConfig, default_node_id,
+};
 use crate::time::Instant;
-use crate::wire::spot::{MemberInfo, MemberState, NodeId};
+use crate::wire::spot::{MemberState, NodeId};
 
 /// Node ids of simulated members, mapped back to their node indices.
 #[derive(Debug, Default)]
@@ -56,7 +58,7 @@ pub(crate) fn classify_event(ids: &IdIndex, event: &MembershipEvent) -> Option<(
 #[derive(Debug)]
 pub struct SwimFactory {
     config: SwimConfig,
-    roster: Vec<MemberInfo>,
+    roster: Vec<MemberCard>,
     ids: IdIndex,
 }
 
@@ -71,21 +73,21 @@ impl SwimFactory {
         &self.config
     }
 
-    fn roster(&mut self, endpoints: &[Endpoint]) -> &[MemberInfo] {
+    /// One card per member, shared by every member's table.
+    fn roster(&mut self, endpoints: &[Endpoint]) -> &[MemberCard] {
         if self.roster.len() != endpoints.len() {
-            self.roster = endpoints
-                .iter()
-                .map(|endpoint| MemberInfo {
-                    id: default_node_id(endpoint),
-                    endpoint: endpoint.clone(),
-                    state: MemberState::Alive,
-                    incarnation: 0,
-                    tags: Vec::new(),
-                })
-                .collect();
+            self.roster = roster_cards(endpoints);
         }
         &self.roster
     }
+}
+
+/// Alive cards of the members at `endpoints` (clones share them).
+pub(crate) fn roster_cards(endpoints: &[Endpoint]) -> Vec<MemberCard> {
+    endpoints
+        .iter()
+        .map(|endpoint| MemberCard::new(default_node_id(endpoint), endpoint.clone(), Vec::new()))
+        .collect()
 }
 
 /// A fresh member at `endpoint`, seeded from `rng`.
@@ -120,8 +122,8 @@ impl ClusterFactory for SwimFactory {
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| *i != index)
-                    .map(|(_, info)| info.clone());
-                membership.insert_known_members(now, others);
+                    .map(|(_, card)| (card.clone(), MemberState::Alive, 0));
+                membership.insert_known_cards(now, others);
             }
             StartMode::Join => {
                 // Member 0 is skipped as its own seed, so it starts alone and is joined at once.
