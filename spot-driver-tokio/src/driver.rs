@@ -270,7 +270,7 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
         }
-        self.teardown();
+        self.teardown().await;
     }
 
     /// More inputs that are ready now, up to [`BATCH`], before one drain; stops early when a
@@ -566,11 +566,15 @@ impl Driver {
 
     /// Closes every connection and socket, frees the inproc names, ends the streams and tells
     /// the waiters.
-    fn teardown(mut self) {
+    async fn teardown(mut self) {
         for (_, io) in self.conns.drain() {
             io.close();
         }
         self.tasks.abort_all();
+        // Wait until the listeners and UDP sockets are really closed, so that the port can be
+        // bound again as soon as `shutdown` returns.
+        while self.tasks.join_next().await.is_some() {}
+        self.udp.clear();
         for name in &self.inproc_names {
             inproc::unregister(name, &self.io_sender);
         }

@@ -111,3 +111,18 @@ pub async fn wait_event(
     })
     .await;
 }
+
+/// Looks at `condition` every 10 ms until it holds, for at most [`WAIT`] (for facts no event
+/// announces, such as the far side of a connection having seen it close).
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    within(what, async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
