@@ -56,3 +56,23 @@ async fn dialing_an_unknown_inproc_name_is_host_unreachable() {
     let error = within("cluster_add", node.cluster_add(nobody)).await.unwrap_err();
     assert_eq!(error.errno(), spot_proto::Errno::EHOSTUNREACH, "{error}");
 }
+
+#[tokio::test]
+async fn a_node_started_unbound_binds_later_and_advertises_its_first_endpoint() {
+    let node = SpotNode::builder(common::config(49)).start().await.unwrap();
+    assert_eq!(node.advertised(), None);
+    assert!(node.local_endpoints().is_empty());
+    node.topic_create("early").await.unwrap();
+    let bound = node.bind(Endpoint::inproc("inproc-test-late").unwrap()).await.unwrap();
+    assert_eq!(node.advertised(), Some(bound.clone()));
+    assert_eq!(node.node_id().as_str(), Some("inproc://inproc-test-late"));
+    let again = node.bind(bound).await.unwrap_err();
+    assert!(matches!(again, BindError::InprocNameTaken(_)), "{again}");
+    let tcp = node.bind("tcp://127.0.0.1:0".parse().unwrap()).await.unwrap();
+    assert_ne!(tcp.port(), Some(0));
+    assert_eq!(node.local_endpoints().len(), 2);
+    let reader = inproc_node(50, "inproc-test-late-reader").await;
+    let mut sub = subscribed(&node, &reader, "late").await;
+    node.publish("late", &b"bound late"[..]).await.unwrap();
+    assert_eq!(&next(&mut sub).await.payload[..], b"bound late");
+}
