@@ -147,6 +147,18 @@ fn a_partition_is_seen_as_deaths_across_it_and_suspected_as_a_partition() {
 }
 
 #[test]
+fn a_slow_member_is_not_declared_dead() {
+    let seed = seed(11);
+    let mut cluster = converged(10, seed);
+    // Member 4 handles each datagram 150 ms late (and one at a time), so its acks often miss
+    // the 500 ms probe timeout once a few queue up: Lifeguard must not turn that into a death.
+    cluster.sim().set_processing_delay(4, Duration::from_millis(150));
+    cluster.run_for(secs(120));
+    ok(cluster.check_no_false_death());
+    ok(cluster.check_converged());
+}
+
+#[test]
 fn tags_propagate_to_every_member() {
     let seed = seed(7);
     let mut cluster = converged(8, seed);
