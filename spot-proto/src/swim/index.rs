@@ -60,20 +60,29 @@ impl SlotIndex {
         is_key: impl Fn(usize) -> bool,
         hash_of: impl Fn(usize) -> u64,
     ) {
-        if let Some(bucket) = self.bucket_of(hash, &is_key) {
-            self.buckets[bucket] = slot as u32 + 1;
-            return;
-        }
-        if (self.used + 1) * 8 > self.buckets.len() * 7 {
+        if (self.used + 1) * 4 > self.buckets.len() * 3 {
             self.grow(self.len + 1, &hash_of);
         }
         let mask = self.buckets.len() - 1;
         let mut bucket = self.start(hash);
-        while !matches!(self.buckets[bucket], EMPTY | TOMBSTONE) {
+        let mut reusable = None;
+        loop {
+            match self.buckets[bucket] {
+                EMPTY => break,
+                TOMBSTONE => {
+                    reusable.get_or_insert(bucket);
+                }
+                entry if is_key(entry as usize - 1) => {
+                    self.buckets[bucket] = slot as u32 + 1;
+                    return;
+                }
+                _ => {}
+            }
             bucket = (bucket + 1) & mask;
         }
-        if self.buckets[bucket] == EMPTY {
-            self.used += 1;
+        match reusable {
+            Some(tombstone) => bucket = tombstone,
+            None => self.used += 1,
         }
         self.buckets[bucket] = slot as u32 + 1;
         self.len += 1;
@@ -89,14 +98,15 @@ impl SlotIndex {
 
     /// Room for `additional` more entries without growing.
     pub(crate) fn reserve(&mut self, additional: usize, hash_of: impl Fn(usize) -> u64) {
-        if (self.used + additional) * 8 > self.buckets.len() * 7 {
+        if (self.used + additional) * 4 > self.buckets.len() * 3 {
             self.grow(self.len + additional, &hash_of);
         }
     }
 
-    /// Rebuilds with room for `entries` (at most 7/8 full), dropping tombstones.
+    /// Rebuilds with room for `entries` (at most 3/4 full: linear probing's chains stay a few
+    /// buckets long), dropping tombstones.
     fn grow(&mut self, entries: usize, hash_of: &impl Fn(usize) -> u64) {
-        let wanted = (entries.max(self.len) * 8).div_ceil(7).max(8).next_power_of_two();
+        let wanted = (entries.max(self.len) * 4).div_ceil(3).max(8).next_power_of_two();
         let old = core::mem::replace(&mut self.buckets, vec![EMPTY; wanted]);
         let mask = wanted - 1;
         for entry in old {

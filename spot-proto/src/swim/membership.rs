@@ -24,6 +24,9 @@ use super::suspicion::Suspicion;
 use super::table::MemberTable;
 use super::timers::{Timer, Timers};
 
+/// Capacity the event queue keeps once drained; a larger one (after seeding a roster) is freed.
+const KEPT_EVENT_CAPACITY: usize = 64;
+
 /// Where the local member is in its life cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -237,7 +240,13 @@ impl Membership {
 
     /// The next application event.
     pub fn poll_event(&mut self) -> Option<MembershipEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > KEPT_EVENT_CAPACITY {
+            // Seeding a large roster queues one event per member: give the room back once
+            // drained (a converged 10,000-member simulation would keep gigabytes otherwise).
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// When [`Self::handle_timeout`] should be called next.

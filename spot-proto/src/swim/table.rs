@@ -32,6 +32,14 @@ fn card_at(slots: &[Option<Member>], slot: usize) -> Option<&MemberCard> {
     slots.get(slot).and_then(Option::as_ref).map(|m| &m.card)
 }
 
+fn same_id(a: &MemberCard, b: &MemberCard) -> bool {
+    a.id_hash() == b.id_hash() && a.id() == b.id()
+}
+
+fn same_endpoint(a: &MemberCard, b: &MemberCard) -> bool {
+    a.endpoint_hash() == b.endpoint_hash() && a.endpoint() == b.endpoint()
+}
+
 impl MemberTable {
     pub(crate) fn len(&self) -> usize {
         self.by_id.len()
@@ -49,13 +57,18 @@ impl MemberTable {
 
     pub(crate) fn slot_of(&self, id: &NodeId) -> Option<usize> {
         let slots = &self.slots;
-        self.by_id.find(index_hash(id), |slot| card_at(slots, slot).is_some_and(|c| c.id() == id))
+        let hash = index_hash(id);
+        self.by_id.find(hash, |slot| {
+            card_at(slots, slot).is_some_and(|c| c.id_hash() == hash && c.id() == id)
+        })
     }
 
     pub(crate) fn slot_at(&self, endpoint: &Endpoint) -> Option<usize> {
         let slots = &self.slots;
-        self.by_endpoint.find(index_hash(endpoint), |slot| {
-            card_at(slots, slot).is_some_and(|c| c.endpoint() == endpoint)
+        let hash = index_hash(endpoint);
+        self.by_endpoint.find(hash, |slot| {
+            card_at(slots, slot)
+                .is_some_and(|c| c.endpoint_hash() == hash && c.endpoint() == endpoint)
         })
     }
 
@@ -118,16 +131,13 @@ impl MemberTable {
         self.by_id.insert(
             card.id_hash(),
             slot,
-            |other| other != slot && card_at(slots, other).is_some_and(|c| c.id() == card.id()),
+            |other| other != slot && card_at(slots, other).is_some_and(|c| same_id(c, card)),
             |other| card_at(slots, other).map_or(0, MemberCard::id_hash),
         );
         self.by_endpoint.insert(
             card.endpoint_hash(),
             slot,
-            |other| {
-                other != slot
-                    && card_at(slots, other).is_some_and(|c| c.endpoint() == card.endpoint())
-            },
+            |other| other != slot && card_at(slots, other).is_some_and(|c| same_endpoint(c, card)),
             |other| card_at(slots, other).map_or(0, MemberCard::endpoint_hash),
         );
     }
@@ -166,10 +176,7 @@ impl MemberTable {
         self.by_endpoint.insert(
             card.endpoint_hash(),
             slot,
-            |other| {
-                other != slot
-                    && card_at(slots, other).is_some_and(|c| c.endpoint() == card.endpoint())
-            },
+            |other| other != slot && card_at(slots, other).is_some_and(|c| same_endpoint(c, &card)),
             |other| card_at(slots, other).map_or(0, MemberCard::endpoint_hash),
         );
     }
