@@ -259,7 +259,7 @@ impl Driver {
                 smol::future::yield_now().await;
             }
         }
-        self.teardown();
+        self.teardown().await;
     }
 
     /// More inputs that are ready now, up to [`BATCH`], before one drain; stops early when a
@@ -539,12 +539,15 @@ impl Driver {
     }
 
     /// Closes every connection and socket, frees the inproc names, ends the streams and tells
-    /// the waiters.
-    fn teardown(mut self) {
+    /// the waiters. The listener and UDP tasks are cancelled and awaited first, so the ports are
+    /// free once the waiters hear of it (a new node may bind them at once).
+    async fn teardown(mut self) {
         for (_, io) in self.conns.drain() {
             io.close();
         }
-        self.tasks.clear();
+        for task in std::mem::take(&mut self.tasks) {
+            task.cancel().await;
+        }
         for name in &self.inproc_names {
             inproc::unregister(name, &self.io_sender);
         }

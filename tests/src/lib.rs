@@ -6,8 +6,11 @@
 //!   bounded and fails with a message saying what was awaited and what was seen).
 //! * [`pyzmq`] — [`pyzmq::PyZmqPeer`]: a pyzmq (libzmq) socket in a child Python process,
 //!   reporting as JSON lines.
+//! * [`conformance`] — one suite over a "driver under test" adapter ([`conformance::Driver`]),
+//!   run against the tokio, smol and mio drivers by `tests/conformance_*.rs`.
 //! * [`hex`], [`unhex`], [`pattern`] — byte helpers for exact comparisons.
 
+pub mod conformance;
 pub mod driver;
 pub mod pyzmq;
 
