@@ -175,6 +175,8 @@ pub enum Errno {
     EINVAL,
     /// Protocol error.
     EPROTO,
+    /// The endpoint has shut down.
+    ESHUTDOWN,
 }
 
 impl Errno {
@@ -188,6 +190,7 @@ impl Errno {
             Errno::ETIMEDOUT => 110,
             Errno::EINVAL => 22,
             Errno::EPROTO => 71,
+            Errno::ESHUTDOWN => 108,
         }
     }
 
@@ -201,6 +204,7 @@ impl Errno {
             Errno::ETIMEDOUT => "ETIMEDOUT",
             Errno::EINVAL => "EINVAL",
             Errno::EPROTO => "EPROTO",
+            Errno::ESHUTDOWN => "ESHUTDOWN",
         }
     }
 }
@@ -269,6 +273,9 @@ pub enum NodeError {
     /// An argument is out of range (EINVAL).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),
+    /// The node (or its driver) has shut down (ESHUTDOWN).
+    #[error("the node has shut down")]
+    Shutdown,
     /// The peer broke the protocol (EPROTO).
     #[error("protocol error: {0}")]
     Protocol(#[from] DecodeError),
@@ -298,6 +305,7 @@ impl NodeError {
             | NodeError::InvalidTag(_)
             | NodeError::InvalidArgument(_) => Errno::EINVAL,
             NodeError::Protocol(_) => Errno::EPROTO,
+            NodeError::Shutdown => Errno::ESHUTDOWN,
         }
     }
 }

@@ -423,3 +423,19 @@ fn the_send_hwm_drops_and_counts_or_refuses_with_wouldblock() {
         }
     }
 }
+
+#[test]
+fn a_dial_given_up_before_it_connected_is_closed_and_refused_when_it_connects() {
+    let mut n = node();
+    let now = Instant::ZERO;
+    let peer = endpoint_of(7);
+    n.cluster_add(now, peer.clone()).unwrap();
+    let (connects, _, _) = drain(&mut n);
+    let (conn, _) = connects[0].clone();
+    n.cluster_remove(now, &peer).unwrap();
+    let (_, writes, closes) = drain(&mut n);
+    assert_eq!(closes, [conn], "the driver is told to drop the pending attempt");
+    assert!(writes.is_empty(), "nothing is written before the connection is up");
+    assert!(!n.handle_connected(now, conn), "a late connect is refused: close the socket");
+    assert_eq!(NodeError::Shutdown.errno(), Errno::ESHUTDOWN);
+}

@@ -96,6 +96,10 @@ pub(crate) struct Connection {
     pub(crate) dirty: bool,
     /// Bytes handed out as writes and not yet confirmed by `handle_sent`.
     pub(crate) in_flight: usize,
+    /// The driver reported that the dial failed.
+    pub(crate) dial_failed: bool,
+    /// The driver reported that the transport closed.
+    pub(crate) transport_closed: bool,
 }
 
 impl Connection {
@@ -108,6 +112,8 @@ impl Connection {
             queries: VecDeque::new(),
             dirty: true,
             in_flight: 0,
+            dial_failed: false,
+            transport_closed: false,
         }
     }
 

@@ -306,14 +306,21 @@ impl Node {
         conn
     }
 
-    /// The connection asked for by [`NodeOutput::Connect`] is up.
-    pub fn handle_connected(&mut self, now: Instant, conn: ConnectionId) {
+    /// The connection asked for by [`NodeOutput::Connect`] is up. Returns false when the node
+    /// gave up on it meanwhile (it then already emitted [`NodeOutput::Close`] for it): close the
+    /// socket.
+    pub fn handle_connected(&mut self, now: Instant, conn: ConnectionId) -> bool {
         self.now = now;
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.connected = true;
-            c.dirty = true;
-        }
+        let wanted = match self.conns.get_mut(&conn) {
+            Some(c) => {
+                c.connected = true;
+                c.dirty = true;
+                true
+            }
+            None => false,
+        };
         self.flush();
+        wanted
     }
 
     /// The connection asked for by [`NodeOutput::Connect`] could not be made.
@@ -321,6 +328,7 @@ impl Node {
         self.now = now;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.link.handle_transport_closed(now);
+            c.dial_failed = true;
             c.dirty = true;
         }
         self.flush();
@@ -353,6 +361,7 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.link.handle_transport_closed(now);
             c.connected = false;
+            c.transport_closed = true;
             c.dirty = true;
         }
         self.flush();
@@ -556,7 +565,10 @@ impl Node {
     fn on_closed(&mut self, id: ConnectionId, reason: CloseReason) {
         let Some(c) = self.conns.remove(&id) else { return };
         self.stats.connections_closed += 1;
-        if c.connected {
+        // A dial the node gives up on before it connected is closed too, so the driver can drop
+        // the attempt; one that failed or a transport that closed needs no Close.
+        let dialing = matches!(c.direction, Direction::Outbound { .. }) && !c.dial_failed;
+        if c.connected || (dialing && !c.transport_closed) {
             self.outputs.push_back(NodeOutput::Close { conn: id });
         }
         let held = self.subscribers.remove_connection(id);

@@ -26,12 +26,14 @@ pub struct SimNode {
     node: Node,
     stream_of: BTreeMap<ConnectionId, StreamId>,
     conn_of: BTreeMap<StreamId, ConnectionId>,
+    /// Streams that connected after the node gave up on them, to close.
+    refused: Vec<StreamId>,
 }
 
 impl SimNode {
     /// Wraps a node.
     pub fn new(node: Node) -> Self {
-        SimNode { node, stream_of: BTreeMap::new(), conn_of: BTreeMap::new() }
+        SimNode { node, stream_of: BTreeMap::new(), conn_of: BTreeMap::new(), refused: Vec::new() }
     }
 
     /// The node.
@@ -67,6 +69,9 @@ impl SimProcess for SimNode {
     }
 
     fn poll_output(&mut self) -> Option<Output> {
+        if let Some(stream) = self.refused.pop() {
+            return Some(Output::Close { stream });
+        }
         loop {
             let output = self.node.poll_output()?;
             return Some(match output {
@@ -101,7 +106,10 @@ impl SimProcess for SimNode {
         let conn = ConnectionId(token);
         self.stream_of.insert(conn, stream);
         self.conn_of.insert(stream, conn);
-        self.node.handle_connected(now, conn);
+        if !self.node.handle_connected(now, conn) {
+            self.forget(conn);
+            self.refused.push(stream);
+        }
     }
 
     fn handle_stream_connect_failed(&mut self, now: Instant, token: u64) {
