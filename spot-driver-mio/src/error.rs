@@ -4,7 +4,7 @@ use std::io;
 
 use spot_proto::{Endpoint, NodeError};
 
-/// The error every verb of a [`crate::BlockingNode`] returns once the node has shut down.
+/// The error every verb of a [`crate::SpotNode`] returns once the node has shut down.
 ///
 /// [`NodeError`] has no variant for a stopped node, so the driver reports it as
 /// [`NodeError::InvalidArgument`] (EINVAL, like a call on a closed descriptor in the C API).

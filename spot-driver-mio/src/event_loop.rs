@@ -144,10 +144,10 @@ impl SpotLoop {
     /// picks a free one); returns the endpoint with its real port. The first bind is advertised
     /// unless the config names an advertise endpoint.
     pub fn bind(&mut self, endpoint: &Endpoint) -> Result<Endpoint, BindError> {
+        let Bound { endpoint, mut listener, mut udp } = bind::bind(endpoint)?;
         if self.free_tokens.len() + (self.tokens.end - self.next_token) < 2 {
             return Err(BindError::TokensExhausted);
         }
-        let Bound { endpoint, mut listener, mut udp } = bind::bind(endpoint)?;
         let now = self.clock.now();
         self.node.bind(now, endpoint.clone())?;
         let io_error = |source| BindError::Io { endpoint: endpoint.clone(), source };
