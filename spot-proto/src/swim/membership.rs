@@ -154,11 +154,12 @@ impl Membership {
         let members = members.into_iter();
         let (lower, upper) = members.size_hint();
         self.table.reserve(upper.unwrap_or(lower));
+        self.events.reserve(upper.unwrap_or(lower));
         for (card, state, incarnation) in members {
             if *card.id() == self.local.id {
                 continue;
             }
-            if self.table.slot_of(card.id()).is_none() {
+            if self.table.slot_of_card(&card).is_none() {
                 self.insert_card(now, card, state, incarnation);
             } else {
                 let info = MemberInfo {

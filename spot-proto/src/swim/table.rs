@@ -63,6 +63,13 @@ impl MemberTable {
         })
     }
 
+    /// The slot of the member with the id of `card` (using the card's cached hash).
+    pub(crate) fn slot_of_card(&self, card: &MemberCard) -> Option<usize> {
+        let slots = &self.slots;
+        self.by_id
+            .find(card.id_hash(), |slot| card_at(slots, slot).is_some_and(|c| same_id(c, card)))
+    }
+
     pub(crate) fn slot_at(&self, endpoint: &Endpoint) -> Option<usize> {
         let slots = &self.slots;
         let hash = index_hash(endpoint);

@@ -179,3 +179,9 @@ fn slot_index_finds_replaces_and_forgets_across_growth() {
     index.reserve(10_000, |s| hash(keys[s]));
     assert_eq!(index.find(hash(keys[3]), |s| keys[s] == keys[3]), Some(3));
 }
+
+#[test]
+fn a_table_slot_is_six_words() {
+    // The converged 10,000-member simulation holds 10^8 slots: their size is its memory.
+    assert!(core::mem::size_of::<Option<Member>>() <= 48);
+}
