@@ -38,6 +38,8 @@ pub(crate) enum IoEvent {
     ConnectFailed(ConnectionId),
     /// Bytes arrived.
     Read(ConnectionId, BytesMut),
+    /// The writer put this many bytes on the wire (the node may hand out more).
+    Sent(ConnectionId, usize),
     /// End of stream, or a read or write failed.
     Closed(ConnectionId),
     /// A datagram from a member (its endpoint: `tcp://ip:port` or `inproc://name`).
@@ -189,6 +191,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         match write_some(&mut write, &mut chunks).await {
             Ok(written) => {
                 pending.fetch_sub(written, Ordering::Relaxed);
+                if events.send(IoEvent::Sent(conn, written)).await.is_err() {
+                    return;
+                }
             }
             Err(_) => {
                 let _ = events.send(IoEvent::Closed(conn)).await;
