@@ -17,6 +17,7 @@ use spot_proto::{Endpoint, Instant};
 
 /// Connects a SUB to `at`, completes the handshake and subscribes to everything; returns the
 /// socket, which the caller then never reads again.
+#[allow(clippy::unwrap_used)]
 fn stalled_subscriber(at: Endpoint) -> TcpStream {
     let port = at.port().unwrap();
     let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();

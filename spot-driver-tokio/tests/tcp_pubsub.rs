@@ -214,7 +214,7 @@ async fn after_shutdown_every_call_fails() {
     assert_eq!(clone.topic_create("x").await.unwrap_err(), spot_driver_tokio::SHUT_DOWN);
     assert_eq!(
         clone.recv_timeout(Duration::from_secs(1)).await.unwrap_err().errno(),
-        Errno::EINVAL
+        Errno::ESHUTDOWN
     );
     assert_eq!(clone.publish_nowait("x", &b""[..]).unwrap_err(), spot_driver_tokio::SHUT_DOWN);
     clone.shutdown().await;
