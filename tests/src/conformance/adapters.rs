@@ -2,11 +2,13 @@
 //! smol (on its global executor) and mio (its blocking API).
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use spot_proto::node::{NodeConfig, SyncReport};
+use spot_proto::swim::MembershipEvent;
+use spot_proto::wire::spot::{MemberInfo, MemberState};
 use spot_proto::{Endpoint, NodeError};
 
 use super::{Driver, TestNode, WAIT};
@@ -22,6 +24,33 @@ pub struct Smol;
 /// The mio driver (its blocking, C-style API).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Mio;
+
+/// Nodes from several drivers: node `seed` comes from `drivers[seed % len]`, so the two or
+/// three nodes of a scenario (consecutive seeds) come from different drivers.
+#[derive(Clone, Copy)]
+pub struct Mixed(pub &'static [&'static dyn Driver]);
+
+impl Mixed {
+    /// tokio, smol and mio in turn.
+    pub const ALL: Mixed = Mixed(&[&Tokio, &Smol, &Mio]);
+}
+
+impl Driver for Mixed {
+    fn name(&self) -> &'static str {
+        "mixed"
+    }
+
+    fn start_with(&self, endpoint: Endpoint, config: NodeConfig) -> Box<dyn TestNode> {
+        let count = u64::try_from(self.0.len()).unwrap_or(1).max(1);
+        let index = usize::try_from(config.seed % count).unwrap_or(0);
+        self.0[index].start_with(endpoint, config)
+    }
+}
+
+/// The endpoints of the alive members in `members`.
+fn alive(members: Vec<MemberInfo>) -> Vec<Endpoint> {
+    members.into_iter().filter(|m| m.state == MemberState::Alive).map(|m| m.endpoint).collect()
+}
 
 /// How long a call of the suite may take; past it, the call fails with `Timeout`.
 fn bounded(timeout: Duration) -> Duration {
@@ -51,7 +80,10 @@ fn tokio_wait<T>(
         .unwrap_or(Err(NodeError::Timeout))
 }
 
-struct TokioNode(spot_driver_tokio::SpotNode);
+struct TokioNode(
+    spot_driver_tokio::SpotNode,
+    Mutex<spot_driver_tokio::EventStream<MembershipEvent>>,
+);
 
 impl Driver for Tokio {
     fn name(&self) -> &'static str {
@@ -64,7 +96,8 @@ impl Driver for Tokio {
             .block_on(async { tokio::time::timeout(WAIT, start).await })
             .expect("tokio node starts in time")
             .expect("tokio node binds");
-        Box::new(TokioNode(node))
+        let events = tokio_wait(WAIT, node.membership_events()).expect("membership events");
+        Box::new(TokioNode(node, Mutex::new(events)))
     }
 }
 
@@ -110,6 +143,16 @@ impl TestNode for TokioNode {
     fn cluster_sync(&self, timeout: Duration) -> Result<SyncReport, NodeError> {
         tokio_wait(timeout, self.0.cluster_sync(Some(timeout)))
     }
+    fn join(&self, seeds: &[Endpoint]) -> Result<(), NodeError> {
+        tokio_wait(WAIT, self.0.join(seeds))
+    }
+    fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
+        tokio_wait(WAIT, self.0.members()).map(alive)
+    }
+    fn wait_membership_event(&self, timeout: Duration) -> bool {
+        let mut events = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        tokio_wait(timeout, events.recv_timeout(timeout)).is_ok_and(|event| event.is_some())
+    }
     fn shutdown(&self) {
         let _ = tokio_wait(WAIT, async {
             self.0.shutdown().await;
@@ -131,7 +174,7 @@ fn smol_wait<T>(
     }))
 }
 
-struct SmolNode(spot_driver_smol::SpotNode);
+struct SmolNode(spot_driver_smol::SpotNode, Mutex<spot_driver_smol::EventStream<MembershipEvent>>);
 
 impl Driver for Smol {
     fn name(&self) -> &'static str {
@@ -146,7 +189,8 @@ impl Driver for Smol {
         }))
         .expect("smol node starts in time")
         .expect("smol node binds");
-        Box::new(SmolNode(node))
+        let events = smol_wait(WAIT, node.membership_events()).expect("membership events");
+        Box::new(SmolNode(node, Mutex::new(events)))
     }
 }
 
@@ -191,6 +235,16 @@ impl TestNode for SmolNode {
     fn cluster_sync(&self, timeout: Duration) -> Result<SyncReport, NodeError> {
         smol_wait(timeout, self.0.cluster_sync(Some(timeout)))
     }
+    fn join(&self, seeds: &[Endpoint]) -> Result<(), NodeError> {
+        smol_wait(WAIT, self.0.join(seeds))
+    }
+    fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
+        smol_wait(WAIT, self.0.members()).map(alive)
+    }
+    fn wait_membership_event(&self, timeout: Duration) -> bool {
+        let mut events = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        smol_wait(timeout, events.recv_timeout(timeout)).is_ok_and(|event| event.is_some())
+    }
     fn shutdown(&self) {
         let _ = smol_wait(WAIT, async {
             self.0.shutdown().await;
@@ -201,7 +255,7 @@ impl TestNode for SmolNode {
 
 // ---------------------------------------------------------------------------------- mio
 
-struct MioNode(spot_driver_mio::SpotNode);
+struct MioNode(spot_driver_mio::SpotNode, Mutex<spot_driver_mio::EventReceiver<MembershipEvent>>);
 
 /// Milliseconds for the mio driver's C-style waits (at least 1: 0 would mean "at once").
 fn millis(timeout: Duration) -> i64 {
@@ -218,7 +272,8 @@ impl Driver for Mio {
             .bind(endpoint)
             .start()
             .expect("mio node binds");
-        Box::new(MioNode(node))
+        let events = node.membership_events().expect("membership events");
+        Box::new(MioNode(node, Mutex::new(events)))
     }
 }
 
@@ -262,6 +317,16 @@ impl TestNode for MioNode {
     }
     fn cluster_sync(&self, timeout: Duration) -> Result<SyncReport, NodeError> {
         self.0.cluster_sync(millis(timeout))
+    }
+    fn join(&self, seeds: &[Endpoint]) -> Result<(), NodeError> {
+        self.0.join(seeds)
+    }
+    fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
+        self.0.members().map(alive)
+    }
+    fn wait_membership_event(&self, timeout: Duration) -> bool {
+        let events = self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        events.recv(millis(timeout)).is_ok()
     }
     fn shutdown(&self) {
         self.0.shutdown();

@@ -3,8 +3,9 @@
 //! A driver under test is a [`Driver`]: it starts [`TestNode`]s, a blocking view of one node
 //! of that driver (the C API's shape: subscribe, then `recv` with a timeout). [`suite`] holds
 //! the scenarios, each a function over `&dyn Driver`; [`conformance_tests!`](crate::conformance_tests)
-//! turns them into `#[test]`s for one driver, and `tests/conformance_mixed.rs` runs a cluster
-//! whose nodes come from all three drivers.
+//! turns them into `#[test]`s for one driver, and `tests/conformance_mixed.rs` runs them with
+//! [`Mixed`] (the nodes of each scenario come from different drivers) and a cluster whose nodes
+//! come from all three drivers.
 //!
 //! Every wait is bounded ([`WAIT`] at most), every node binds `tcp://127.0.0.1:0`.
 
@@ -17,7 +18,7 @@ use bytes::Bytes;
 use spot_proto::node::{NodeConfig, SyncReport};
 use spot_proto::{Endpoint, NodeError};
 
-pub use adapters::{Mio, Smol, Tokio};
+pub use adapters::{Mio, Mixed, Smol, Tokio};
 
 /// The longest any single wait of the suite may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -52,6 +53,12 @@ pub trait TestNode: Send + Sync {
     fn cluster_remove(&self, peer: &Endpoint) -> Result<(), NodeError>;
     /// `cluster_sync` with a timeout.
     fn cluster_sync(&self, timeout: Duration) -> Result<SyncReport, NodeError>;
+    /// `join` through seed endpoints (SWIM over UDP on the TCP port number).
+    fn join(&self, seeds: &[Endpoint]) -> Result<(), NodeError>;
+    /// The endpoints of the members this node sees alive.
+    fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError>;
+    /// Waits (at most `timeout`) for the next membership event; `false` if none came.
+    fn wait_membership_event(&self, timeout: Duration) -> bool;
     /// Graceful shutdown; returns once the node stopped.
     fn shutdown(&self);
 }

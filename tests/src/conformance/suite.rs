@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use spot_proto::NodeError;
+use spot_proto::{Endpoint, NodeError};
 
 use super::{Driver, QUIET, TestNode, WAIT, config};
 use crate::pattern;
@@ -299,11 +299,38 @@ pub fn destroyed_node_rebinds_same_endpoint(driver: &dyn Driver) {
     shutdown(&[&*reader, &*second]);
 }
 
-/// One cluster over loopback TCP whose nodes come from different drivers: every node owns a
-/// topic and subscribes to the others'; one publish from each reaches every other node.
+/// Waits (bounded, woken by membership events) until `node` sees every endpoint of
+/// `expected` alive.
+pub fn wait_alive(node: &dyn TestNode, expected: &[Endpoint]) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let alive = node.alive_members().expect("members");
+        if expected.iter().all(|endpoint| alive.contains(endpoint)) {
+            return;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "[{}] sees {alive:?} alive, expected {expected:?}", node.driver());
+        node.wait_membership_event(left);
+    }
+}
+
+/// One cluster over loopback TCP whose nodes come from different drivers: they join one SWIM
+/// membership through the first node (UDP on the TCP port numbers) and all see each other
+/// alive; every node owns a topic and subscribes to the others'; one publish from each reaches
+/// every other node.
 pub fn mixed_cluster(drivers: &[&dyn Driver]) {
     let nodes: Vec<Box<dyn TestNode>> =
         drivers.iter().zip(40..).map(|(driver, seed)| driver.start(seed)).collect();
+    let endpoints: Vec<Endpoint> = nodes.iter().map(|node| node.endpoint()).collect();
+    nodes[0].join(&[]).expect("the first node starts the cluster");
+    for node in &nodes[1..] {
+        node.join(&endpoints[..1]).expect("join through the first node");
+    }
+    for node in &nodes {
+        let others: Vec<Endpoint> =
+            endpoints.iter().filter(|e| **e != node.endpoint()).cloned().collect();
+        wait_alive(&**node, &others);
+    }
     let topic = |node: &dyn TestNode| format!("from-{}", node.driver());
     for node in &nodes {
         node.topic_create(&topic(&**node)).expect("topic_create");
