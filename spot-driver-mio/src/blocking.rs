@@ -184,7 +184,8 @@ impl Inner {
             let _ = finished.recv();
         }
         let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(thread) = thread {
+        // The last handle may be dropped on the node's own thread (inside a call): no self-join.
+        if let Some(thread) = thread.filter(|t| t.thread().id() != std::thread::current().id()) {
             let _ = thread.join();
         }
     }

@@ -29,6 +29,8 @@ const MAX_DATAGRAM: usize = 65_536;
 /// The write window the driver sets when the config has none: the node hands out at most this
 /// many unconfirmed bytes per connection, and keeps the rest where its high-water mark applies.
 const DEFAULT_WRITE_WINDOW: usize = 1 << 20;
+/// How long a closed connection may take to write out what was queued before it is cut.
+const LINGER: Duration = Duration::from_secs(10);
 
 /// One message delivered to this node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,8 +71,9 @@ struct Conn {
     connecting: Option<std::time::Instant>,
     /// Chunks not yet written, in order.
     out: VecDeque<Bytes>,
-    /// The node asked to close once `out` is written.
-    closing: bool,
+    /// The node asked to close once `out` is written; cut at this deadline if the peer does
+    /// not read it by then.
+    closing: Option<std::time::Instant>,
 }
 
 /// A SPOT node whose TCP listener, UDP socket (same port number) and connections are
@@ -198,7 +201,7 @@ impl SpotLoop {
     /// When [`SpotLoop::handle_timeout`] must run next (bound the caller's poll timeout by it).
     pub fn next_deadline(&self) -> Option<std::time::Instant> {
         let node = self.node.poll_timeout().map(|t| self.clock.deadline(t));
-        let connects = self.conns.values().filter_map(|c| c.connecting).min();
+        let connects = self.conns.values().filter_map(|c| c.connecting.or(c.closing)).min();
         match (node, connects) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -224,6 +227,17 @@ impl SpotLoop {
             self.drop_conn(conn);
             let now = self.clock.now();
             self.node.handle_connect_failed(now, conn);
+        }
+        // Closed by the node, and the peer did not take the rest in time: cut (the node
+        // forgot these already).
+        let lingering: Vec<ConnectionId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.closing.is_some_and(|d| d <= wall))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in lingering {
+            self.drop_conn(conn);
         }
         let now = self.clock.now();
         if self.node.poll_timeout().is_some_and(|t| t <= now) {
@@ -329,7 +343,7 @@ impl SpotLoop {
                         stream,
                         connecting: None,
                         out: VecDeque::new(),
-                        closing: false,
+                        closing: None,
                     };
                     self.conns.insert(conn, io);
                 }
@@ -468,7 +482,7 @@ impl SpotLoop {
                 }
             }
         }
-        let finished_closing = c.closing && c.out.is_empty();
+        let finished_closing = c.closing.is_some() && c.out.is_empty();
         if failed {
             return self.peer_closed(conn);
         }
@@ -477,7 +491,7 @@ impl SpotLoop {
             self.drop_conn(conn);
             return;
         }
-        if written_total > 0 && !c.closing {
+        if written_total > 0 && c.closing.is_none() {
             let now = self.clock.now();
             self.node.handle_sent(now, conn, written_total);
         }
@@ -520,13 +534,8 @@ impl SpotLoop {
         let _ = stream.set_nodelay(true);
         self.sources.insert(token, Source::Conn(conn));
         let deadline = std::time::Instant::now() + self.connect_timeout;
-        let io = Conn {
-            token,
-            stream,
-            connecting: Some(deadline),
-            out: VecDeque::new(),
-            closing: false,
-        };
+        let io =
+            Conn { token, stream, connecting: Some(deadline), out: VecDeque::new(), closing: None };
         self.conns.insert(conn, io);
     }
 
@@ -555,7 +564,7 @@ impl SpotLoop {
                     }
                     NodeOutput::Close { conn } => {
                         if let Some(c) = self.conns.get_mut(&conn) {
-                            c.closing = true;
+                            c.closing = Some(std::time::Instant::now() + LINGER);
                             self.flush(conn);
                         }
                     }
