@@ -1,6 +1,6 @@
 //! The one probe message every datagram carries.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 use super::reader::Reader;
 use super::update::{endpoint_len, node_id_len, put_endpoint, put_node_id, read_endpoint};
@@ -96,7 +96,7 @@ impl SwimMessage {
         }
     }
 
-    pub(crate) fn encode(&self, buf: &mut BytesMut) {
+    pub(crate) fn encode<B: BufMut>(&self, buf: &mut B) {
         buf.put_u8(self.kind());
         match self {
             SwimMessage::Ping { seq, target, suspicion } => {

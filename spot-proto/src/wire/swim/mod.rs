@@ -213,6 +213,20 @@ pub struct DatagramWriter<'b> {
     max_count: usize,
 }
 
+/// Datagram headers up to this many bytes are assembled on the stack.
+const STACK_HEAD_LEN: usize = 128;
+
+/// The clear header, the sender, the message and a zero update count.
+fn write_head<B: BufMut>(buf: &mut B, cluster_id: u64, sender: &NodeId, message: &SwimMessage) {
+    buf.put_slice(&SWIM_MAGIC);
+    buf.put_u8(SWIM_VERSION);
+    buf.put_u8(0);
+    buf.put_u64_le(cluster_id);
+    put_node_id(buf, Some(sender));
+    message.encode(buf);
+    buf.put_u8(0);
+}
+
 impl<'b> DatagramWriter<'b> {
     /// Writes the header and the message; updates follow with [`Self::push`].
     pub fn new(
@@ -223,15 +237,20 @@ impl<'b> DatagramWriter<'b> {
         limits: &Limits,
     ) -> Self {
         let start = buf.len();
-        buf.reserve(CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1);
-        buf.put_slice(&SWIM_MAGIC);
-        buf.put_u8(SWIM_VERSION);
-        buf.put_u8(0);
-        buf.put_u64_le(cluster_id);
-        put_node_id(buf, Some(sender));
-        message.encode(buf);
-        let count_pos = buf.len();
-        buf.put_u8(0);
+        let head_len = CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1;
+        if head_len <= STACK_HEAD_LEN {
+            // The usual case: assemble the header on the stack and copy it once.
+            // (The computed length is an upper bound: copy what was written.)
+            let mut stack = [0u8; STACK_HEAD_LEN];
+            let mut writer = &mut stack[..];
+            write_head(&mut writer, cluster_id, sender, message);
+            let written = STACK_HEAD_LEN - writer.len();
+            buf.put_slice(&stack[..written]);
+        } else {
+            buf.reserve(head_len);
+            write_head(buf, cluster_id, sender, message);
+        }
+        let count_pos = buf.len() - 1;
         DatagramWriter {
             buf,
             start,

@@ -76,6 +76,32 @@ pub(crate) fn put_entry_fields(
     endpoint: &Endpoint,
     tags: &[Tag],
 ) {
+    // Most entries are short: assemble them on the stack and copy once (a handful of small
+    // writes into a `BytesMut` cost more than the bytes).
+    let len = entry_fields_len(id, endpoint, tags);
+    if len <= STACK_ENTRY_LEN {
+        let mut stack = [0u8; STACK_ENTRY_LEN];
+        let mut writer = &mut stack[..];
+        write_entry_fields(&mut writer, state, id, incarnation, endpoint, tags);
+        // (The computed length is an upper bound: copy what was written.)
+        let written = STACK_ENTRY_LEN - writer.len();
+        buf.put_slice(&stack[..written]);
+    } else {
+        write_entry_fields(buf, state, id, incarnation, endpoint, tags);
+    }
+}
+
+/// Entries up to this many bytes are assembled on the stack.
+const STACK_ENTRY_LEN: usize = 128;
+
+fn write_entry_fields<B: BufMut>(
+    buf: &mut B,
+    state: MemberState,
+    id: &NodeId,
+    incarnation: u64,
+    endpoint: &Endpoint,
+    tags: &[Tag],
+) {
     buf.put_u8(state.as_u8());
     put_node_id(buf, Some(id));
     buf.put_u64_le(incarnation);

@@ -269,3 +269,45 @@ fn truncation_at_every_byte_is_an_error() {
         assert!(SwimDatagram::decode(&bytes.slice(..cut), &limits()).is_err(), "cut at {cut}");
     }
 }
+
+#[test]
+fn long_entries_and_headers_encode_like_short_ones() {
+    // Entries and datagram headers up to 128 bytes are assembled on the stack, longer ones
+    // written directly: both must round-trip and have the length they announce.
+    let long_value = "v".repeat(300);
+    let members = vec![
+        MemberInfo {
+            id: id("short"),
+            endpoint: "tcp://10.0.0.1:5555".parse().unwrap(),
+            state: MemberState::Alive,
+            incarnation: 9,
+            tags: vec![],
+        },
+        MemberInfo {
+            id: id(&"n".repeat(200)),
+            endpoint: "tcp://long.example:1".parse().unwrap(),
+            state: MemberState::Suspect,
+            incarnation: 2,
+            tags: vec![Tag::copy_from_strs("k", &long_value).unwrap()],
+        },
+    ];
+    let state = FullState { kind: FullStateKind::Request, cluster_id: 5, members };
+    let (blob, count) = state.encode(&limits());
+    assert_eq!(count, 2);
+    let entries: usize = state.members.iter().map(super::state::entry_len).sum();
+    assert_eq!(blob.len(), super::state::HEAD_LEN + entries);
+    assert_eq!(FullState::decode(&blob, &limits()).unwrap(), state);
+
+    let long_sender = id(&"s".repeat(200));
+    let message = SwimMessage::PingReq {
+        seq: 3,
+        target: id(&"t".repeat(100)),
+        target_endpoint: "tcp://10.0.0.2:7".parse().unwrap(),
+    };
+    for sender in [id("x"), long_sender] {
+        let datagram =
+            SwimDatagram { cluster_id: 1, sender, message: message.clone(), updates: vec![] };
+        let bytes = datagram.to_bytes(&limits());
+        assert_eq!(SwimDatagram::decode(&bytes, &limits()).unwrap(), datagram);
+    }
+}

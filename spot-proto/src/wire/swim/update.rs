@@ -34,8 +34,8 @@ pub(crate) fn endpoint_len(endpoint: &Endpoint) -> usize {
 
 /// Writes an endpoint in its binary form. A name longer than 255 bytes (only possible in a
 /// hand-built, unvalidated [`Endpoint`]) is written as empty, which every receiver rejects.
-pub(crate) fn put_endpoint(buf: &mut BytesMut, endpoint: &Endpoint) {
-    fn put_name(buf: &mut BytesMut, name: &str) {
+pub(crate) fn put_endpoint<B: BufMut>(buf: &mut B, endpoint: &Endpoint) {
+    fn put_name<B: BufMut>(buf: &mut B, name: &str) {
         if name.len() > 255 {
             buf.put_u8(0);
         } else {
@@ -108,7 +108,7 @@ pub(crate) fn read_endpoint(reader: &mut Reader<'_>) -> Result<Endpoint, DecodeE
 }
 
 /// Writes a node id: length (u8), bytes. `None` is written as length 0.
-pub(crate) fn put_node_id(buf: &mut BytesMut, id: Option<&NodeId>) {
+pub(crate) fn put_node_id<B: BufMut>(buf: &mut B, id: Option<&NodeId>) {
     match id {
         Some(id) => {
             let len = id.len().min(MAX_NODE_ID_LEN);
@@ -150,7 +150,7 @@ pub(crate) fn tags_len(tags: &[Tag]) -> usize {
 
 /// Writes a tag block. Tags past the u16 block bound are left out (far above any receiver's
 /// [`Limits::max_tags_size`]).
-pub(crate) fn put_tags(buf: &mut BytesMut, tags: &[Tag]) {
+pub(crate) fn put_tags<B: BufMut>(buf: &mut B, tags: &[Tag]) {
     let mut block_len = 0usize;
     let mut fitting = 0usize;
     for tag in tags {
