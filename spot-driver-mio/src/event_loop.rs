@@ -388,7 +388,11 @@ impl SpotLoop {
                 Ok(_) => {
                     c.connecting = None;
                     let now = self.clock.now();
-                    self.node.handle_connected(now, conn);
+                    if !self.node.handle_connected(now, conn) {
+                        // The node gave up on this dial before it connected.
+                        self.drop_conn(conn);
+                        return;
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::NotConnected && !event.is_error() => {
                     return;

@@ -15,6 +15,10 @@ use crate::handle::SpotNode;
 use crate::stats::Counters;
 use crate::stream::Feed;
 
+/// Bytes of writes in flight per connection before the node waits for the writer (see
+/// `NodeConfig::write_window`; a configured window wins).
+const WRITE_WINDOW: usize = 256 << 10;
+
 /// Builds a [`SpotNode`]: a [`NodeConfig`], the endpoints to bind, and the driver's bounds.
 ///
 /// ```no_run
@@ -123,6 +127,10 @@ impl SpotBuilder {
                 "the advertised endpoint must name a host, not `*`",
             )));
         }
+        // Backpressure: the node hands out at most this much per connection until the writer
+        // confirms it, so a peer that stops reading fills the node's queue, where the send
+        // high-water mark counts (and drops) data, instead of this driver's buffers.
+        config.write_window.get_or_insert(WRITE_WINDOW);
         let clock = Clock::start();
         let node = Node::new(config, clock.now());
         let info = NodeInfo {

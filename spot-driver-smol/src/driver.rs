@@ -329,11 +329,16 @@ impl Driver {
             }
             IoEvent::Connected(conn, transport) => {
                 let io = ConnectionIo::start(conn, transport, &self.io_sender);
-                self.conns.insert(conn, io);
-                self.node.handle_connected(now, conn);
+                if self.node.handle_connected(now, conn) {
+                    self.conns.insert(conn, io);
+                } else {
+                    // The node gave up on this dial before it connected.
+                    io.abort();
+                }
             }
             IoEvent::ConnectFailed(conn) => self.node.handle_connect_failed(now, conn),
             IoEvent::Read(conn, data) => self.feed(conn, data),
+            IoEvent::Sent(conn, bytes) => self.node.handle_sent(now, conn, bytes),
             IoEvent::Closed(conn) => {
                 if let Some(io) = self.conns.remove(&conn) {
                     io.close();

@@ -6,9 +6,8 @@ use spot_proto::{Endpoint, NodeError};
 
 /// The error every verb returns once the node has shut down (its driver task ended).
 ///
-/// [`NodeError`] has no variant for a stopped node, so the driver reports it as
-/// [`NodeError::InvalidArgument`] (EINVAL, like a call on a closed descriptor in the C API).
-pub const SHUT_DOWN: NodeError = NodeError::InvalidArgument("the node has shut down");
+/// It is [`NodeError::Shutdown`] (ESHUTDOWN).
+pub const SHUT_DOWN: NodeError = NodeError::Shutdown;
 
 /// Why an endpoint could not be bound.
 #[derive(Debug, thiserror::Error)]

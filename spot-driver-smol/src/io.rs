@@ -40,6 +40,8 @@ pub(crate) enum IoEvent {
     ConnectFailed(ConnectionId),
     /// Bytes arrived.
     Read(ConnectionId, BytesMut),
+    /// The writer put this many bytes on the wire (the node may hand out more).
+    Sent(ConnectionId, usize),
     /// End of stream, or a read or write failed.
     Closed(ConnectionId),
     /// A datagram from a member (its endpoint: `tcp://ip:port` or `inproc://name`).
@@ -102,7 +104,13 @@ impl ConnectionIo {
             }
             Transport::Inproc(out, input) => {
                 let reader = smol::spawn(read_inproc(conn, input, events.clone()));
-                let writer = smol::spawn(write_inproc(queue, out, Arc::clone(&pending)));
+                let writer = smol::spawn(write_inproc(
+                    conn,
+                    queue,
+                    out,
+                    Arc::clone(&pending),
+                    events.clone(),
+                ));
                 (reader, writer)
             }
         };
@@ -171,13 +179,22 @@ async fn read_inproc(conn: ConnectionId, input: Receiver<Bytes>, events: Sender<
 }
 
 /// Moves chunks to the other end of an inproc pipe; the pipe ends when the queue does.
-async fn write_inproc(queue: Receiver<Bytes>, out: Sender<Bytes>, pending: Arc<AtomicUsize>) {
+async fn write_inproc(
+    conn: ConnectionId,
+    queue: Receiver<Bytes>,
+    out: Sender<Bytes>,
+    pending: Arc<AtomicUsize>,
+    events: Sender<IoEvent>,
+) {
     while let Ok(chunk) = queue.recv().await {
         let len = chunk.len();
         if out.send(chunk).await.is_err() {
             return;
         }
         pending.fetch_sub(len, Ordering::Relaxed);
+        if events.send(IoEvent::Sent(conn, len)).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -207,6 +224,9 @@ async fn write_tcp(
         match write_some(&mut stream, &mut chunks).await {
             Ok(written) => {
                 pending.fetch_sub(written, Ordering::Relaxed);
+                if events.send(IoEvent::Sent(conn, written)).await.is_err() {
+                    return;
+                }
             }
             Err(_) => {
                 let _ = events.send(IoEvent::Closed(conn)).await;
