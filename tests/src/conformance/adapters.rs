@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use spot_proto::node::{NodeConfig, SyncReport};
+use spot_proto::node::{NodeConfig, NodeStats, SyncReport};
 use spot_proto::swim::MembershipEvent;
 use spot_proto::wire::spot::{MemberInfo, MemberState};
 use spot_proto::{Endpoint, NodeError};
@@ -149,6 +149,9 @@ impl TestNode for TokioNode {
     fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
         tokio_wait(WAIT, self.0.members()).map(alive)
     }
+    fn stats(&self) -> Result<NodeStats, NodeError> {
+        tokio_wait(WAIT, self.0.stats())
+    }
     fn wait_membership_event(&self, timeout: Duration) -> bool {
         let mut events = self.1.lock().unwrap_or_else(PoisonError::into_inner);
         tokio_wait(timeout, events.recv_timeout(timeout)).is_ok_and(|event| event.is_some())
@@ -241,6 +244,9 @@ impl TestNode for SmolNode {
     fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
         smol_wait(WAIT, self.0.members()).map(alive)
     }
+    fn stats(&self) -> Result<NodeStats, NodeError> {
+        smol_wait(WAIT, self.0.stats())
+    }
     fn wait_membership_event(&self, timeout: Duration) -> bool {
         let mut events = self.1.lock().unwrap_or_else(PoisonError::into_inner);
         smol_wait(timeout, events.recv_timeout(timeout)).is_ok_and(|event| event.is_some())
@@ -323,6 +329,9 @@ impl TestNode for MioNode {
     }
     fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError> {
         self.0.members().map(alive)
+    }
+    fn stats(&self) -> Result<NodeStats, NodeError> {
+        self.0.stats()
     }
     fn wait_membership_event(&self, timeout: Duration) -> bool {
         let events = self.1.lock().unwrap_or_else(PoisonError::into_inner);

@@ -15,7 +15,7 @@ pub mod suite;
 use std::time::Duration;
 
 use bytes::Bytes;
-use spot_proto::node::{NodeConfig, SyncReport};
+use spot_proto::node::{NodeConfig, NodeStats, SyncReport};
 use spot_proto::{Endpoint, NodeError};
 
 pub use adapters::{Mio, Mixed, Smol, Tokio};
@@ -59,6 +59,8 @@ pub trait TestNode: Send + Sync {
     fn alive_members(&self) -> Result<Vec<Endpoint>, NodeError>;
     /// Waits (at most `timeout`) for the next membership event; `false` if none came.
     fn wait_membership_event(&self, timeout: Duration) -> bool;
+    /// The node's counters.
+    fn stats(&self) -> Result<NodeStats, NodeError>;
     /// Graceful shutdown; returns once the node stopped.
     fn shutdown(&self);
 }
@@ -108,6 +110,7 @@ macro_rules! conformance_tests {
             cluster_add_and_sync_discover_topics,
             cluster_remove_stops_delivery,
             destroyed_node_rebinds_same_endpoint,
+            stalled_subscriber_meets_the_send_hwm,
         );
     };
     (@tests $driver:expr; $($scenario:ident),* $(,)?) => {

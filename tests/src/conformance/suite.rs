@@ -299,6 +299,67 @@ pub fn destroyed_node_rebinds_same_endpoint(driver: &dyn Driver) {
     shutdown(&[&*reader, &*second]);
 }
 
+/// A ZeroMQ SUB client of `at` (a spot-proto link over a blocking socket): it completes the
+/// handshake, subscribes to everything, and is then never read again.
+fn stalled_subscriber(at: &Endpoint) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+
+    use spot_proto::link::{Link, LinkConfig, LinkEvent};
+    use spot_proto::wire::zmtp::SocketType;
+
+    let port = at.port().expect("a tcp endpoint");
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    socket.set_read_timeout(Some(WAIT)).expect("read timeout");
+    let mut link = Link::new(LinkConfig::dialer(SocketType::Sub), spot_proto::Instant::ZERO);
+    link.subscribe(Bytes::new()).expect("subscribe to everything");
+    let mut buffer = [0u8; 4096];
+    while !link.is_ready() {
+        while let Some(chunk) = link.poll_transmit() {
+            socket.write_all(&chunk).expect("write");
+        }
+        let read = socket.read(&mut buffer).expect("the node answers the handshake");
+        assert!(read > 0, "the node closed the handshake");
+        link.handle_read(spot_proto::Instant::ZERO, bytes::BytesMut::from(&buffer[..read]));
+        while let Some(event) = link.poll_event() {
+            assert!(!matches!(event, LinkEvent::Closed(_)), "{event:?}");
+        }
+    }
+    while let Some(chunk) = link.poll_transmit() {
+        socket.write_all(&chunk).expect("write the subscription");
+    }
+    socket
+}
+
+/// A SUB client that stops reading fills its connection's queue in the node, where the send
+/// high-water mark drops and counts data; the connection is not cut, and the node and its
+/// other subscribers go on.
+pub fn stalled_subscriber_meets_the_send_hwm(driver: &dyn Driver) {
+    let mut owner_config = config(28);
+    owner_config.send_hwm = 100;
+    let owner = driver.start_with(super::loopback_any(), owner_config);
+    let reader = driver.start(29);
+    owner.topic_create("flood").expect("topic_create");
+    let stalled = stalled_subscriber(&owner.endpoint());
+    let payload = Bytes::from(vec![7u8; 1024]);
+    // Publish in batches until the stalled queue overflows (bounded: at most 60 000 messages,
+    // far beyond the socket buffers and the write window).
+    let mut published = 0;
+    while owner.stats().expect("stats").dropped_send_hwm == 0 {
+        assert!(published < 60_000, "[{}] no HWM drop after {published} messages", owner.driver());
+        for _ in 0..500 {
+            owner.publish("flood", payload.clone()).expect("publish never blocks (drop policy)");
+        }
+        published += 500;
+    }
+    let stats = owner.stats().expect("stats");
+    assert_eq!(stats.connections_closed, 0, "the HWM applies, not a cut: {stats:?}");
+    subscribed(&*owner, &*reader, "after");
+    owner.publish("after", Bytes::from_static(b"still serving")).expect("publish");
+    expect_message(&*reader, "after", b"still serving");
+    drop(stalled);
+    shutdown(&[&*reader, &*owner]);
+}
+
 /// Waits (bounded, woken by membership events) until `node` sees every endpoint of
 /// `expected` alive.
 pub fn wait_alive(node: &dyn TestNode, expected: &[Endpoint]) {
