@@ -48,6 +48,9 @@
 //!   (and at least `partition_min_lost`) die within `partition_window`.
 //!
 //! The member table is indexed by node id and by endpoint; nothing scans every member per packet.
+//! A table slot is six words: the member's [`MemberCard`] (id, endpoint and tags behind an `Arc`,
+//! shared by every table that is seeded with the same card through
+//! [`Membership::insert_known_cards`]) and its incarnation, state, time and phi detector.
 //! The same seed and the same inputs give the same outputs, byte for byte.
 //!
 //! API notes beyond the agreed shape: [`Membership::member_at`], [`Membership::incarnation`],
