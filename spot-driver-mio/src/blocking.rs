@@ -3,6 +3,7 @@
 //! and a `mio::Waker` for calls from other threads: it never sleeps and retries).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError,
 };
@@ -106,12 +107,16 @@ impl SpotBuilder {
             spot.bind(endpoint)?;
         }
         let (commands, calls) = mpsc::channel();
-        let (inbox, inbox_receiver) = mpsc::sync_channel(self.inbox_capacity);
+        // Unbounded channel (no memory reserved up front), bounded by the `queued` count.
+        let (inbox, inbox_receiver) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let worker = Worker {
             spot,
             poll,
             calls,
             inbox,
+            inbox_capacity: self.inbox_capacity,
+            queued: Arc::clone(&queued),
             event_capacity: self.event_capacity,
             events: Vec::new(),
             membership_events: Vec::new(),
@@ -130,6 +135,7 @@ impl SpotBuilder {
             commands,
             waker,
             inbox: Mutex::new(inbox_receiver),
+            queued,
             stats,
             thread: Mutex::new(Some(thread)),
         };
@@ -168,6 +174,8 @@ struct Inner {
     commands: Sender<Call>,
     waker: Arc<Waker>,
     inbox: Mutex<Receiver<Message>>,
+    /// Messages in `inbox` (the worker drops new ones beyond the capacity).
+    queued: Arc<AtomicUsize>,
     stats: Arc<Mutex<DriverStats>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -338,7 +346,9 @@ impl SpotNode {
     /// many milliseconds (`Timeout`, ETIMEDOUT).
     pub fn recv(&self, timeout_ms: i64) -> Result<Message, NodeError> {
         let inbox = self.inner.inbox.lock().unwrap_or_else(PoisonError::into_inner);
-        wait(&inbox, timeout_ms)
+        let message = wait(&inbox, timeout_ms)?;
+        self.inner.queued.fetch_sub(1, Ordering::Relaxed);
+        Ok(message)
     }
 
     /// A waiting message, or `WouldBlock` (EAGAIN) at once: `recv(0)`.
@@ -515,7 +525,9 @@ struct Worker {
     spot: SpotLoop,
     poll: Poll,
     calls: Receiver<Call>,
-    inbox: SyncSender<Message>,
+    inbox: Sender<Message>,
+    inbox_capacity: usize,
+    queued: Arc<AtomicUsize>,
     event_capacity: usize,
     events: Vec<SyncSender<NodeEvent>>,
     membership_events: Vec<SyncSender<MembershipEvent>>,
@@ -593,8 +605,12 @@ impl Worker {
     /// Hands messages to the inbox and events to their waiters and receivers.
     fn dispatch(&mut self) {
         while let Some(message) = self.spot.recv() {
-            if let Err(TrySendError::Full(_)) = self.inbox.try_send(message) {
+            if self.queued.load(Ordering::Relaxed) >= self.inbox_capacity {
                 self.stats.lock().unwrap_or_else(PoisonError::into_inner).inbox_dropped += 1;
+            } else {
+                // Counted before it is sent, so a reader never takes it below zero.
+                self.queued.fetch_add(1, Ordering::Relaxed);
+                let _ = self.inbox.send(message);
             }
         }
         while let Some(event) = self.spot.poll_event() {

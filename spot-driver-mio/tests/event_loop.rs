@@ -90,3 +90,24 @@ fn inproc_and_exhausted_tokens_are_refused() {
     assert!(matches!(spot.bind(&inproc), Err(BindError::Unsupported(_))));
     assert!(matches!(spot.bind(&Endpoint::localhost(0)), Err(BindError::TokensExhausted)));
 }
+
+#[test]
+fn a_full_recv_queue_drops_the_newest_and_counts_it() {
+    let node = SpotNode::builder(NodeConfig::local())
+        .bind(Endpoint::localhost(0))
+        .inbox_capacity(2)
+        .start()
+        .expect("node");
+    node.topic_create("full").expect("topic_create");
+    node.subscribe("full").expect("subscribe");
+    for payload in [&b"one"[..], b"two", b"three"] {
+        node.publish("full", payload).expect("publish");
+    }
+    assert_eq!(&node.recv(1000).expect("first").payload[..], b"one");
+    assert_eq!(&node.recv(1000).expect("second").payload[..], b"two");
+    assert_eq!(node.recv(0), Err(NodeError::WouldBlock), "the third was dropped");
+    assert_eq!(node.driver_stats().inbox_dropped, 1, "and counted");
+    node.publish("full", &b"four"[..]).expect("publish");
+    assert_eq!(&node.recv(1000).expect("room again").payload[..], b"four");
+    node.shutdown();
+}
