@@ -218,7 +218,10 @@ impl SpotNode {
     ) -> Result<R, NodeError> {
         let (answer, answered) = mpsc::sync_channel(1);
         self.inner.send(Box::new(move |worker| {
-            let _ = answer.send(f(worker));
+            let result = f(worker);
+            // What the call delivered locally is in the recv queue when it returns.
+            worker.dispatch();
+            let _ = answer.send(result);
         }))?;
         answered.recv().map_err(|_| SHUT_DOWN)
     }
