@@ -78,3 +78,9 @@ pub use stats::DriverStats;
 pub use stream::{EventStream, Message, Subscription};
 
 pub use spot_proto;
+
+/// The README's code examples (the tokio embedding and the sans-IO run loop), compiled and run
+/// as doc tests of this crate, which sees both spot-proto and this driver, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

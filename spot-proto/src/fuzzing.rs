@@ -194,7 +194,7 @@ fn drain_link(link: &mut Link, closed_seen: &mut bool) -> Vec<bytes::Bytes> {
 }
 
 /// The ZMTP connection state machine on arbitrary peer behaviour. Byte 0 picks the link's role,
-/// version and options ([`link_config_from`]); byte 1's low bit says whether a well-behaved peer
+/// version and options (see `link_config_from`); byte 1's low bit says whether a well-behaved peer
 /// first completes the handshake (so the fuzzer starts in the ready state). The rest is a list of
 /// operations, each an opcode byte and, for some, a length-prefixed argument: feed peer bytes,
 /// advance time, send data, subscribe, cancel, close the transport, close locally. Nothing may

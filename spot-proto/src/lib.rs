@@ -47,8 +47,3 @@ pub use endpoint::{Endpoint, Host};
 pub use error::{DecodeError, Errno, NodeError};
 pub use limits::Limits;
 pub use time::Instant;
-
-/// The README's code examples, compiled and run as doc tests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
