@@ -67,7 +67,7 @@ fn bench_codec(c: &mut Criterion) {
                     let command = SpotCommand::decode(message.frames(), &limits).expect("valid");
                     black_box(command)
                 },
-                BatchSize::SmallInput,
+                BatchSize::LargeInput,
             );
         });
 
