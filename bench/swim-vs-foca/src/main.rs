@@ -23,9 +23,12 @@ struct Args {
     /// Cluster sizes, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "100")]
     nodes: Vec<usize>,
-    /// Seeds per cell (seeds 1..=N).
+    /// Seeds per cell (seeds first-seed .. first-seed + N).
     #[arg(long, default_value_t = 1)]
     seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
     /// Loss percentages, comma separated.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     loss: Vec<f64>,
@@ -77,6 +80,7 @@ fn print_row(name: &str, loss: f64, m: &Measured) {
         "cpu_us_per_member_second": m.run_cpu.as_secs_f64() * 1e6 / member_seconds,
         "setup_cpu_seconds": m.setup_cpu.as_secs_f64(),
         "false_deaths": r.false_deaths,
+        "false_death_examples": r.false_death_examples,
         "detect_all_dead_s": r.detect_all_dead_s,
         "msgs_per_member_per_period": r.msgs_per_member_per_period,
         "bytes_per_member_per_period": r.bytes_per_member_per_period,
@@ -92,7 +96,7 @@ fn main() {
     let rtt = Duration::from_millis(500);
     for &nodes in &args.nodes {
         for &loss in &args.loss {
-            for seed in 1..=args.seeds {
+            for seed in args.first_seed..args.first_seed + args.seeds {
                 let mut config = ScenarioConfig::new(nodes, seed, loss);
                 config.kill = args.kill;
                 config.duration = Duration::from_secs(args.duration);
