@@ -78,6 +78,39 @@ fn a_crash_is_detected_by_every_live_member() {
     assert_eq!(observers.len(), 9, "every live member reports the death (seed={seed})");
 }
 
+/// The suspicion timeout is the whole time from suspicion to death: the last-chance buddy PINGs
+/// happen inside it, not after it. With the ceiling equal to the floor, the first observer
+/// declares the crashed member dead exactly `suspicion_min` after it suspected it.
+#[test]
+fn a_crashed_member_dies_when_its_suspicion_times_out() {
+    let seed = seed(11);
+    let mut config = SwimConfig::lan();
+    config.suspicion_max_multiplier = 1;
+    let min = config.suspicion_min;
+    let mut cluster = SwimCluster::converged(10, seed, LinkProfile::lan(), config);
+    cluster.run_for(secs(5));
+    cluster.crash(3);
+    cluster.run_for(secs(30));
+    let changes = cluster.changes_about(3);
+    let first = |want: Change| {
+        changes
+            .iter()
+            .filter(|(_, _, c)| *c == want)
+            .map(|(at, observer, _)| (*at, *observer))
+            .min()
+    };
+    let (suspected_at, suspecter) = first(Change::Suspect).expect("someone suspected member 3");
+    let dead_at = changes
+        .iter()
+        .filter(|(_, observer, c)| *c == Change::Dead && *observer == suspecter)
+        .map(|(at, _, _)| *at)
+        .min()
+        .expect("the first suspecter declared member 3 dead");
+    let (first_dead_at, _) = first(Change::Dead).expect("a death");
+    assert_eq!(dead_at - suspected_at, min, "dead when the timeout runs out (seed={seed})");
+    assert_eq!(first_dead_at, dead_at, "the first suspecter is the first to decide (seed={seed})");
+}
+
 #[test]
 fn a_falsely_suspected_member_refutes() {
     let seed = seed(4);

@@ -35,9 +35,12 @@ struct Args {
     /// Virtual seconds per run.
     #[arg(long, default_value_t = 120)]
     duration: u64,
-    /// Members killed at 60 s.
+    /// Members killed at 60 s (plus a seed-derived fraction of a probe period).
     #[arg(long, default_value_t = 1)]
     kill: usize,
+    /// Our Lifeguard suspicion ceiling as a multiple of the minimum (default: the LAN preset's).
+    #[arg(long)]
+    suspicion_max_multiplier: Option<u32>,
     /// Which implementations: spot, foca or both.
     #[arg(long, default_value = "both")]
     only: String,
@@ -82,6 +85,8 @@ fn print_row(name: &str, loss: f64, m: &Measured) {
         "false_deaths": r.false_deaths,
         "false_death_examples": r.false_death_examples,
         "detect_all_dead_s": r.detect_all_dead_s,
+        "first_suspect_s": r.first_suspect_s,
+        "first_dead_s": r.first_dead_s,
         "msgs_per_member_per_period": r.msgs_per_member_per_period,
         "bytes_per_member_per_period": r.bytes_per_member_per_period,
         "pushpull_bytes_per_member_per_period": r.pushpull_bytes_per_member_per_period,
@@ -99,6 +104,7 @@ fn main() {
             for seed in args.first_seed..args.first_seed + args.seeds {
                 let mut config = ScenarioConfig::new(nodes, seed, loss);
                 config.kill = args.kill;
+                config.kill_at = kill_instant(seed);
                 config.duration = Duration::from_secs(args.duration);
                 config.start = StartMode::Converged;
                 config.probe_period = period;
@@ -113,6 +119,9 @@ fn main() {
                     swim.probe_interval = period;
                     swim.probe_timeout = rtt;
                     swim.suspicion_min = suspicion;
+                    if let Some(multiplier) = args.suspicion_max_multiplier {
+                        swim.suspicion_max_multiplier = multiplier;
+                    }
                     let mut spot = SwimFactory::new(swim);
                     let measured = measure(&mut spot, &config);
                     print_row("spot", loss, &measured);
@@ -125,6 +134,13 @@ fn main() {
             }
         }
     }
+}
+
+/// The kill happens at 60 s plus a seed-derived fraction of a probe period: a real crash is not
+/// aligned with anyone's probe tick (foca's members, started together, all probe on whole
+/// seconds, so a kill at exactly 60 s would always land right before a probe round).
+fn kill_instant(seed: u64) -> Duration {
+    Duration::from_secs(60) + Duration::from_millis(seed.wrapping_mul(618) % 1000)
 }
 
 /// foca's LAN suspicion timeout for `nodes` (4 x max(1, log10 N) probe periods); ours uses the

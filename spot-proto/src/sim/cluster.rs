@@ -143,6 +143,10 @@ pub struct ScenarioReport {
     /// Seconds from the kill until every live member saw every killed member dead; `None` when
     /// nothing was killed or detection did not finish.
     pub detect_all_dead_s: Option<f64>,
+    /// Seconds from the kill until the first live member suspected a killed member.
+    pub first_suspect_s: Option<f64>,
+    /// Seconds from the kill until the first live member declared a killed member dead.
+    pub first_dead_s: Option<f64>,
     /// Datagrams sent per member per probe period in the steady-state window.
     pub msgs_per_member_per_period: f64,
     /// Datagram bytes sent per member per probe period in the steady-state window.
@@ -169,6 +173,8 @@ struct DeathWatch<'a, F: ClusterFactory> {
     needed: usize,
     killed_at: Option<Instant>,
     all_dead_at: Option<Instant>,
+    first_suspect_at: Option<Instant>,
+    first_dead_at: Option<Instant>,
     suspicions: u64,
     refutations: u64,
 }
@@ -177,7 +183,12 @@ impl<F: ClusterFactory> Observer<<F::Process as SimProcess>::Event> for DeathWat
     fn on_event(&mut self, now: Instant, node: usize, event: <F::Process as SimProcess>::Event) {
         let Some((subject, change)) = self.factory.classify(&event) else { return };
         match change {
-            Change::Suspect => self.suspicions += 1,
+            Change::Suspect => {
+                self.suspicions += 1;
+                if self.killed_at.is_some() && self.down.get(subject).copied().unwrap_or(false) {
+                    self.first_suspect_at.get_or_insert(now);
+                }
+            }
             Change::Alive => self.refutations += 1,
             Change::Dead => {
                 let pair = (node as u32, subject as u32);
@@ -186,6 +197,7 @@ impl<F: ClusterFactory> Observer<<F::Process as SimProcess>::Event> for DeathWat
                         self.examples.push((node, subject));
                     }
                 } else if self.killed_at.is_some() && self.seen_dead.insert(pair) {
+                    self.first_dead_at.get_or_insert(now);
                     self.needed = self.needed.saturating_sub(1);
                     if self.needed == 0 && self.all_dead_at.is_none() {
                         self.all_dead_at = Some(now);
@@ -250,6 +262,8 @@ pub fn run_membership_scenario_with<F: ClusterFactory>(
         needed: 0,
         killed_at: None,
         all_dead_at: None,
+        first_suspect_at: None,
+        first_dead_at: None,
         suspicions: 0,
         refutations: 0,
     };
@@ -304,6 +318,14 @@ pub fn run_membership_scenario_with<F: ClusterFactory>(
             .killed_at
             .zip(watch.all_dead_at)
             .map(|(killed, all)| (all - killed).as_secs_f64()),
+        first_suspect_s: watch
+            .killed_at
+            .zip(watch.first_suspect_at)
+            .map(|(killed, at)| (at - killed).as_secs_f64()),
+        first_dead_s: watch
+            .killed_at
+            .zip(watch.first_dead_at)
+            .map(|(killed, at)| (at - killed).as_secs_f64()),
         msgs_per_member_per_period: per_period(after.datagrams_sent - before.datagrams_sent),
         bytes_per_member_per_period: per_period(
             after.datagram_bytes_sent - before.datagram_bytes_sent,

@@ -33,6 +33,10 @@ pub struct SwimConfig {
     pub gossip_interval: Duration,
     /// Members per gossip round (only while updates are pending).
     pub gossip_fanout: usize,
+    /// GOSSIP rounds a member gives each update it learns (then the update rides only on
+    /// probes and ACKs). Two rounds spread a death to 1,000 members in about a second; one
+    /// round leaves a tail that waits for piggybacking.
+    pub gossip_rounds: u32,
     /// Period of the full-state push-pull with a random member, multiplied by `ceil(N / 32)` for
     /// N members (so the cluster runs about 32 exchanges per period); `None` disables it.
     pub push_pull_interval: Option<Duration>,
@@ -67,6 +71,7 @@ impl SwimConfig {
             max_local_health: 8,
             gossip_interval: Duration::from_millis(200),
             gossip_fanout: 3,
+            gossip_rounds: 2,
             push_pull_interval: Some(Duration::from_secs(30)),
             dead_reap_after: Duration::from_secs(60),
             leave_grace: Duration::from_secs(1),

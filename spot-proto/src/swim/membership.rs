@@ -442,11 +442,13 @@ impl Membership {
         }
     }
 
-    /// Whether an update is young enough for GOSSIP rounds: sent fewer than `gossip_fanout`
-    /// times (one round's worth). Older ones ride on probes and ACKs until their budget is
-    /// spent, so a busy period costs a few GOSSIP datagrams per update, not one per transmit.
+    /// Whether an update is young enough for GOSSIP rounds: sent fewer than
+    /// `gossip_rounds × gossip_fanout` times. Older ones ride on probes and ACKs until their
+    /// budget is spent, so a busy period costs a few GOSSIP datagrams per update, not one per
+    /// transmit.
     pub(crate) fn has_fresh_updates(&self) -> bool {
-        self.broadcasts.has_fresh(u32::try_from(self.config.gossip_fanout.max(1)).unwrap_or(1))
+        let fanout = u32::try_from(self.config.gossip_fanout.max(1)).unwrap_or(u32::MAX);
+        self.broadcasts.has_fresh(fanout.saturating_mul(self.config.gossip_rounds.max(1)))
     }
 
     /// Joining, joined or leaving: we take part in the protocol.

@@ -24,14 +24,16 @@
 //!   rumour about ourselves too), ACKs lower it; probe interval and timeout are multiplied by
 //!   `score + 1`. A suspicion times out after `max × min` and shrinks on a log scale with each
 //!   independent confirmation down to `suspicion_min`. A PING to a suspect carries the suspicion
-//!   (buddy system), so the suspect refutes at once and its ACK carries the refutation. When a
-//!   suspicion runs out, three last-chance buddy PINGs (one per probe timeout) go to the suspect
-//!   before it is declared dead.
+//!   (buddy system), so the suspect refutes at once and its ACK carries the refutation. Over the
+//!   last three probe timeouts of a suspicion, three last-chance buddy PINGs go to the suspect;
+//!   it is declared dead when the timeout runs out, so the suspicion timeout is the whole time
+//!   from suspicion to death.
 //! * **Dissemination**: each accepted update is queued once per member and piggybacked on every
 //!   datagram by priority (left, then dead and our refutations, then suspect, then alive), up to
 //!   `retransmit_multiplier × ceil(log10(N + 1))` times. Only while a pending update is fresh
-//!   (sent fewer than `gossip_fanout` times), GOSSIP datagrams go to `gossip_fanout` alive or
-//!   suspect members every `gossip_interval`; older updates ride on probes and ACKs. In steady
+//!   (sent fewer than `gossip_rounds × gossip_fanout` times), GOSSIP datagrams go to
+//!   `gossip_fanout` alive or suspect members every `gossip_interval`; older updates ride on
+//!   probes and ACKs. In steady
 //!   state a member sends its probe and its ACKs, nothing else (2 datagrams per member per
 //!   period). A member that spreads a stale rumour (a suspicion or death already refuted) is
 //!   answered directly with the newer ALIVE, and a refuting member tells its accuser directly:

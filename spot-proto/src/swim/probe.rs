@@ -33,8 +33,9 @@ pub(crate) struct Forward {
     pub(crate) seq: u32,
 }
 
-/// Buddy PINGs sent to a suspect whose suspicion ran out, before it is declared dead.
-const LAST_CHANCE_PINGS: u8 = 3;
+/// Buddy PINGs sent to a suspect over the last probe timeouts of its suspicion, before it is
+/// declared dead.
+pub(crate) const LAST_CHANCE_PINGS: u8 = 3;
 
 /// Most PING_REQs served at once; more are dropped (a hostile peer costs bounded memory).
 const MAX_FORWARDS: usize = 1024;
@@ -276,17 +277,20 @@ impl Membership {
     }
 
     fn suspicion_timeout(&mut self, now: Instant, id: &NodeId) {
+        let probe_timeout = self.config.probe_timeout;
         let Some(suspicion) = self.suspicions.get_mut(id) else { return };
-        if suspicion.deadline() > now {
+        let due = suspicion.next_due(LAST_CHANCE_PINGS, probe_timeout);
+        if due > now {
             return;
         }
         let incarnation = suspicion.incarnation;
         if suspicion.grace_pings < LAST_CHANCE_PINGS {
-            // Last chance: buddy PINGs (one per probe timeout), whose ACK carries the member's
-            // refutation if the gossip missed us. Dead only if nothing comes back.
+            // Last chance, over the end of the timeout: buddy PINGs whose ACK carries the
+            // member's refutation if the gossip missed us. Dead only if nothing comes back.
             suspicion.grace_pings += 1;
-            let next = now + self.config.probe_timeout;
-            suspicion.grace_until = Some(next);
+            suspicion.grace_until =
+                Some(now + suspicion.ping_spacing(LAST_CHANCE_PINGS, probe_timeout));
+            let next = suspicion.next_due(LAST_CHANCE_PINGS, probe_timeout);
             self.timers.schedule(next, Timer::Suspicion(id.clone()));
             if let Some(endpoint) = self.table.by_id(id).map(|m| m.endpoint().clone()) {
                 let seq = self.next_seq();

@@ -245,7 +245,10 @@ impl Membership {
                 self.config.suspicion_max(),
                 expected,
             );
-            self.timers.schedule(suspicion.deadline(), Timer::Suspicion(id.clone()));
+            self.timers.schedule(
+                suspicion.next_due(super::probe::LAST_CHANCE_PINGS, self.config.probe_timeout),
+                Timer::Suspicion(id.clone()),
+            );
             self.suspicions.insert(id.clone(), suspicion);
             self.events.push_back(MembershipEvent::MemberSuspect { id: id.clone(), incarnation });
         } else if member.state == MemberState::Suspect && incarnation == member.incarnation {
@@ -253,7 +256,10 @@ impl Membership {
             if !suspicion.confirm(&by) {
                 return;
             }
-            self.timers.schedule(suspicion.deadline(), Timer::Suspicion(id.clone()));
+            self.timers.schedule(
+                suspicion.next_due(super::probe::LAST_CHANCE_PINGS, self.config.probe_timeout),
+                Timer::Suspicion(id.clone()),
+            );
         } else {
             return;
         }

@@ -1,5 +1,10 @@
 //! Lifeguard's dynamic suspicion timeout: it starts at `max` and shrinks on a log scale with each
 //! independent confirmation, down to `min` once `expected` confirmations arrived.
+//!
+//! The last-chance buddy PINGs are spread over the end of the timeout (one per probe timeout),
+//! not appended after it, so a suspect is declared dead when its timeout runs out: the configured
+//! suspicion timeout is the whole time from suspicion to death. Only when a confirmation shrinks
+//! the timeout below what the remaining PINGs need does death wait for the last PING's answer.
 
 use core::time::Duration;
 
@@ -16,8 +21,8 @@ pub(crate) struct Suspicion {
     expected: u32,
     /// Everyone who suspected the member at this incarnation, the first suspecter included.
     suspecters: Vec<NodeId>,
-    /// Set once the timeout passed and the last-chance buddy PINGs started; the member is
-    /// declared dead when `grace_until` passes too.
+    /// One probe timeout after the latest last-chance buddy PING: the member is not declared
+    /// dead before this passes, so the PING's ACK has time to come back.
     pub(crate) grace_until: Option<Instant>,
     /// Last-chance buddy PINGs sent so far.
     pub(crate) grace_pings: u8,
@@ -72,9 +77,29 @@ impl Suspicion {
         Duration::from_secs_f64(timeout.max(self.min.as_secs_f64()))
     }
 
+    /// When the timeout runs out (confirmations may still move it earlier).
     pub(crate) fn deadline(&self) -> Instant {
-        let deadline = self.started + self.timeout();
-        self.grace_until.map_or(deadline, |grace| grace.max(deadline))
+        self.started + self.timeout()
+    }
+
+    /// When this suspicion next needs attention, with `pings` last-chance PINGs spaced by
+    /// `probe_timeout`: the next PING is due so that the last one goes out one spacing before
+    /// the deadline; once all went out, the member is declared dead at the deadline (and never
+    /// before one spacing after the last PING).
+    pub(crate) fn next_due(&self, pings: u8, probe_timeout: Duration) -> Instant {
+        let deadline = self.deadline();
+        let earliest = self.grace_until.unwrap_or(self.started);
+        if self.grace_pings >= pings {
+            return deadline.max(earliest);
+        }
+        let remaining = u32::from(pings - self.grace_pings);
+        let ideal = deadline.saturating_sub(self.ping_spacing(pings, probe_timeout) * remaining);
+        ideal.max(earliest)
+    }
+
+    /// The spacing of the last-chance PINGs for `pings` PINGs and `probe_timeout`.
+    pub(crate) fn ping_spacing(&self, pings: u8, probe_timeout: Duration) -> Duration {
+        probe_timeout.min(self.timeout() / u32::from(pings.max(1)))
     }
 }
 
@@ -118,5 +143,49 @@ mod tests {
             0,
         );
         assert_eq!(s.deadline(), Instant::from_secs(3));
+    }
+
+    #[test]
+    fn last_chance_pings_fit_inside_the_timeout() {
+        let min = Duration::from_secs(4);
+        let pt = Duration::from_millis(500);
+        let mut s = Suspicion::new(Instant::ZERO, 1, id("a"), min, min, 0);
+        // Three PINGs at 2.5, 3.0 and 3.5 s; death at 4.0 s, the timeout.
+        for (sent, at_ms) in [2_500u64, 3_000, 3_500].into_iter().enumerate() {
+            assert_eq!(s.grace_pings as usize, sent);
+            let due = s.next_due(3, pt);
+            assert_eq!(due, Instant::ZERO + Duration::from_millis(at_ms));
+            s.grace_pings += 1;
+            s.grace_until = Some(due + s.ping_spacing(3, pt));
+        }
+        assert_eq!(s.next_due(3, pt), Instant::ZERO + min, "dead when the timeout runs out");
+    }
+
+    #[test]
+    fn a_shrunk_timeout_still_waits_one_spacing_after_each_ping() {
+        let pt = Duration::from_millis(500);
+        let mut s = Suspicion::new(
+            Instant::ZERO,
+            1,
+            id("a"),
+            Duration::from_secs(4),
+            Duration::from_secs(24),
+            1,
+        );
+        // First PING due at 24 - 1.5 s.
+        assert_eq!(s.next_due(3, pt), Instant::ZERO + Duration::from_millis(22_500));
+        s.grace_pings = 1;
+        s.grace_until = Some(Instant::ZERO + Duration::from_millis(23_000));
+        // A confirmation drops the timeout to 4 s, long past: the remaining PINGs still go out
+        // one spacing apart, and death waits for the last one's answer.
+        assert!(s.confirm(&id("b")));
+        assert_eq!(s.timeout(), Duration::from_secs(4));
+        for at_ms in [23_000u64, 23_500] {
+            let due = s.next_due(3, pt);
+            assert_eq!(due, Instant::ZERO + Duration::from_millis(at_ms));
+            s.grace_pings += 1;
+            s.grace_until = Some(due + s.ping_spacing(3, pt));
+        }
+        assert_eq!(s.next_due(3, pt), Instant::ZERO + Duration::from_millis(24_000));
     }
 }
