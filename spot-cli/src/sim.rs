@@ -166,10 +166,15 @@ pub fn run(args: &SimArgs) -> SimOutcome {
     let mut factory = SwimFactory::new(args.preset.swim_config());
     let mut started = cpu_start;
     let mut finished = cpu_start;
+    let mut progress = Progress::new();
     let report =
         run_membership_scenario_with(&mut factory, &args.scenario(), |phase| match phase {
             ScenarioPhase::Started => started = process_cpu_time(),
-            ScenarioPhase::Finished => finished = process_cpu_time(),
+            ScenarioPhase::Progress { elapsed, total } => progress.update(elapsed, total),
+            ScenarioPhase::Finished => {
+                finished = process_cpu_time();
+                progress.finish();
+            }
         });
     SimOutcome {
         args: args.clone(),
@@ -177,6 +182,46 @@ pub fn run(args: &SimArgs) -> SimOutcome {
         wall: wall.elapsed(),
         setup_cpu: started.saturating_sub(cpu_start),
         run_cpu: finished.saturating_sub(started),
+    }
+}
+
+/// A progress bar on stderr for long runs: it appears once a run has taken a second of wall
+/// time, and only when stderr is a terminal (so `--json` output piped elsewhere stays clean).
+struct Progress {
+    started: WallClock,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// Wall time before the bar appears.
+    const DELAY: Duration = Duration::from_secs(1);
+
+    fn new() -> Self {
+        Progress { started: WallClock::now(), bar: None }
+    }
+
+    fn update(&mut self, elapsed: Duration, total: Duration) {
+        if self.bar.is_none() && self.started.elapsed() >= Self::DELAY {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total.as_secs()),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} simulated {pos}/{len} virtual s [{bar:40}] {elapsed} (eta {eta})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(elapsed.as_secs());
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
     }
 }
 

@@ -61,6 +61,7 @@ fn measure<F: ClusterFactory>(factory: &mut F, config: &ScenarioConfig) -> Measu
     let report = run_membership_scenario_with(factory, config, |phase| match phase {
         ScenarioPhase::Started => started = cpu::process_cpu_time(),
         ScenarioPhase::Finished => finished = cpu::process_cpu_time(),
+        ScenarioPhase::Progress { .. } => {}
     });
     Measured {
         report,

@@ -215,9 +215,19 @@ impl<F: ClusterFactory> Observer<<F::Process as SimProcess>::Event> for DeathWat
 pub enum ScenarioPhase {
     /// Every member was created and the clock is about to run.
     Started,
+    /// The virtual clock reached `elapsed` of `total` (reported about once per virtual second).
+    Progress {
+        /// Virtual time simulated so far.
+        elapsed: Duration,
+        /// Virtual time the run will simulate.
+        total: Duration,
+    },
     /// The virtual run is over.
     Finished,
 }
+
+/// Virtual time between two [`ScenarioPhase::Progress`] reports.
+const PROGRESS_STEP: Duration = Duration::from_secs(1);
 
 /// Runs the standard scenario: start, steady state, kill, detection. Deterministic in
 /// `config.seed`.
@@ -277,9 +287,19 @@ pub fn run_membership_scenario_with<F: ClusterFactory>(
     let window_start =
         (Instant::ZERO + config.warmup).min(window_end - (window_end - Instant::ZERO) / 2);
 
-    sim.run_until(window_start, &mut watch);
+    let total = config.duration;
+    let mut run_to =
+        |sim: &mut Simulation<F::Process>, watch: &mut DeathWatch<'_, F>, until: Instant| {
+            // In one-second steps, so the caller can show progress; the trace is the same.
+            while sim.now() < until {
+                let step = (sim.now() + PROGRESS_STEP).min(until);
+                sim.run_until(step, watch);
+                on_phase(ScenarioPhase::Progress { elapsed: sim.now() - Instant::ZERO, total });
+            }
+        };
+    run_to(&mut sim, &mut watch, window_start);
     let before = sim.stats();
-    sim.run_until(window_end, &mut watch);
+    run_to(&mut sim, &mut watch, window_end);
     let after = sim.stats();
 
     let mut killed = Vec::new();
@@ -298,7 +318,7 @@ pub fn run_membership_scenario_with<F: ClusterFactory>(
         if watch.needed == 0 {
             watch.all_dead_at = Some(sim.now());
         }
-        sim.run_until(end, &mut watch);
+        run_to(&mut sim, &mut watch, end);
     }
 
     on_phase(ScenarioPhase::Finished);
@@ -355,5 +375,33 @@ mod tests {
         assert_eq!(member_endpoint(0).to_string(), "tcp://127.0.0.1:7946");
         assert_eq!(member_index(&Endpoint::localhost(7946)), Some(0));
         assert_eq!(member_index(&Endpoint::localhost(80)), None);
+    }
+
+    #[test]
+    fn progress_is_reported_each_virtual_second_and_does_not_change_the_run() {
+        let mut config = ScenarioConfig::new(8, 5, 0.0);
+        config.duration = Duration::from_secs(12);
+        config.kill_at = Duration::from_secs(6);
+        config.warmup = Duration::from_secs(2);
+        let mut phases = Vec::new();
+        let mut factory = crate::sim::SwimFactory::new(crate::swim::SwimConfig::local());
+        let report = run_membership_scenario_with(&mut factory, &config, |p| phases.push(p));
+        assert_eq!(phases.first(), Some(&ScenarioPhase::Started));
+        assert_eq!(phases.last(), Some(&ScenarioPhase::Finished));
+        let seconds: Vec<u64> = phases
+            .iter()
+            .filter_map(|p| match p {
+                ScenarioPhase::Progress { elapsed, total } => {
+                    assert_eq!(*total, config.duration);
+                    Some(elapsed.as_secs())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seconds, (1..=12).collect::<Vec<u64>>());
+        let mut factory = crate::sim::SwimFactory::new(crate::swim::SwimConfig::local());
+        let again = run_membership_scenario(&mut factory, &config);
+        assert_eq!(report.detect_all_dead_s, again.detect_all_dead_s);
+        assert_eq!(report.network, again.network, "same seed, same run");
     }
 }
