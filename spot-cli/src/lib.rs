@@ -6,13 +6,17 @@
 //!   `spot_proto::sim`), with its report as text or JSON.
 //! * [`demo`] — `spot demo`: three real nodes on loopback (tokio driver) join, route
 //!   publishes across the cluster, and see a killed member die.
+//! * [`node`] — `spot node`: a long-running cluster member that logs membership and topic
+//!   events; [`client`] — `spot pub`, `sub`, `topics`, `members` over `--connect ENDPOINT`.
 //! * [`cpu`] — the process's CPU time, for the per-member-second figures.
 //!
 //! Exit codes of the binary: 0 success, 1 the run failed (an invariant broke), 2 usage error.
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod cpu;
 pub mod demo;
+pub mod node;
 pub mod sim;
 
 /// Exit code: the command ran and every check held.
@@ -21,3 +25,11 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: the command line was not valid.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code: a client command could not connect to the node (`--connect`).
+pub const EXIT_CONNECT: u8 = 3;
+
+/// Prints `error: MESSAGE` on stderr (the binary's one way of reporting a failure).
+pub fn print_error(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+}

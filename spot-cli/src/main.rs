@@ -6,13 +6,15 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use spot_cli::client;
 use spot_cli::sim::{SimArgs, SimOutcome};
 use spot_cli::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// SPOT: clustered topic pub/sub.
 #[derive(Parser, Debug)]
 #[command(name = "spot", version, about = "SPOT: clustered topic pub/sub (command-line tool)", long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 run failed or invariant broken, 2 usage error.")]
+#[command(after_help = "Exit codes: 0 success, 1 run failed or invariant broken, 2 usage error, \
+                         3 a client command cannot connect to the node.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +30,28 @@ enum Command {
     #[command(after_help = "Exit codes: 0 success, 1 run failed (a false death at or below the \
                       preset's rated loss; the message names the seed), 2 usage error.")]
     Sim(SimArgs),
+    /// A long-running cluster node that logs membership and topic events; Ctrl-C (SIGINT) or
+    /// SIGTERM leaves the cluster gracefully.
+    #[command(after_help = "Exit codes: 0 stopped by SIGINT/SIGTERM after leaving, 1 the node \
+                      failed (cannot bind, cannot create a topic), 2 usage error.")]
+    Node(spot_cli::node::NodeArgs),
+    /// Publish to a topic through a node: MESSAGE, or stdin one message a line with `-`.
+    #[command(after_help = CLIENT_EXIT_CODES)]
+    Pub(spot_cli::client::PubArgs),
+    /// Subscribe through a node to topics or patterns (`*`, `?`); prints `topic<TAB>payload`.
+    #[command(after_help = CLIENT_EXIT_CODES)]
+    Sub(spot_cli::client::SubArgs),
+    /// The node's topic directory: each topic, LOCAL or REMOTE, and its owner.
+    #[command(after_help = CLIENT_EXIT_CODES)]
+    Topics(spot_cli::client::QueryArgs),
+    /// The node's membership table: id, endpoint, state, incarnation, tags.
+    #[command(after_help = CLIENT_EXIT_CODES)]
+    Members(spot_cli::client::QueryArgs),
 }
+
+/// Exit codes of the client commands (`pub`, `sub`, `topics`, `members`).
+const CLIENT_EXIT_CODES: &str = "Exit codes: 0 success, 1 failed (no such topic, no answer, \
+                                 the node closed), 2 usage error, 3 cannot connect to the node.";
 
 /// `spot demo` on a two-worker tokio runtime.
 fn run_demo() -> ExitCode {
@@ -66,6 +89,11 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Demo => run_demo(),
+        Command::Node(args) => ExitCode::from(spot_cli::node::run(&args)),
+        Command::Pub(args) => ExitCode::from(client::exit_code(client::publish(&args))),
+        Command::Sub(args) => ExitCode::from(client::exit_code(client::subscribe(&args))),
+        Command::Topics(args) => ExitCode::from(client::exit_code(client::topics(&args))),
+        Command::Members(args) => ExitCode::from(client::exit_code(client::members(&args))),
         Command::Sim(args) => {
             if let Err(message) = args.validate() {
                 let mut stderr = std::io::stderr();
