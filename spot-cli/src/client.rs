@@ -521,9 +521,20 @@ pub fn publish(args: &PubArgs) -> Result<(), ClientError> {
             sent += 1;
         }
         _ => {
-            for line in std::io::stdin().lock().lines() {
-                let line = line.map_err(|e| failed(format!("stdin: {e}")))?;
-                client.publish(&args.topic, Bytes::from(line.into_bytes()))?;
+            // Lines are bytes: a payload need not be UTF-8.
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut line = Vec::new();
+                let read = stdin
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| failed(format!("stdin: {e}")))?;
+                if read == 0 {
+                    break;
+                }
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                client.publish(&args.topic, Bytes::from(line))?;
                 sent += 1;
             }
         }
