@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 /// The `spot` binary under test.
-pub const SPOT: &str = env!("CARGO_BIN_EXE_spot");
+pub(crate) const SPOT: &str = env!("CARGO_BIN_EXE_spot");
 
 /// A port free for TCP and for UDP (a node binds both on one number).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     for _ in 0..100 {
         let tcp = TcpListener::bind("127.0.0.1:0").expect("bind a probe TCP listener");
         let port = tcp.local_addr().expect("local addr").port();
@@ -27,12 +27,12 @@ pub fn free_port() -> u16 {
 }
 
 /// `tcp://127.0.0.1:PORT`.
-pub fn endpoint(port: u16) -> String {
+pub(crate) fn endpoint(port: u16) -> String {
     format!("tcp://127.0.0.1:{port}")
 }
 
 /// Polls `check` every 50 ms until it returns `Some` or `limit` passes.
-pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();
     loop {
         if let Some(value) = check() {
@@ -46,20 +46,20 @@ pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Opt
 }
 
 /// One `spot node --json` process; its log lines are parsed as they come.
-pub struct NodeProcess {
+pub(crate) struct NodeProcess {
     /// The child (killed on drop if still running).
-    pub child: Child,
+    pub(crate) child: Child,
     /// Its endpoint.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// JSON log lines so far.
-    pub logs: Arc<Mutex<Vec<Value>>>,
+    pub(crate) logs: Arc<Mutex<Vec<Value>>>,
     /// Lines that were not JSON (a failure shows up here).
-    pub other: Arc<Mutex<Vec<String>>>,
+    pub(crate) other: Arc<Mutex<Vec<String>>>,
 }
 
 impl NodeProcess {
     /// Starts a node on a free port with the `local` preset, joining `join`, owning `topics`.
-    pub fn start(join: &[&str], topics: &[&str], extra: &[&str]) -> NodeProcess {
+    pub(crate) fn start(join: &[&str], topics: &[&str], extra: &[&str]) -> NodeProcess {
         let port = free_port();
         let endpoint = endpoint(port);
         let mut args = vec!["node", "--bind", &endpoint, "--preset", "local", "--json"];
@@ -103,7 +103,7 @@ impl NodeProcess {
     }
 
     /// The first log line with `event` (and `member` when given), waiting up to `limit`.
-    pub fn wait_event(&self, limit: Duration, event: &str, member: Option<&str>) -> Option<Value> {
+    pub(crate) fn wait_event(&self, limit: Duration, event: &str, member: Option<&str>) -> Option<Value> {
         wait_for(limit, || {
             self.logs
                 .lock()
@@ -115,13 +115,13 @@ impl NodeProcess {
     }
 
     /// The `dead_bound_ms` the node logged at start.
-    pub fn dead_bound(&self) -> Duration {
+    pub(crate) fn dead_bound(&self) -> Duration {
         let started = self.wait_event(Duration::ZERO, "started", None).expect("started line");
         Duration::from_millis(started["dead_bound_ms"].as_u64().expect("dead_bound_ms"))
     }
 
     /// Sends a signal by name (`INT`, `KILL`, `TERM`) with kill(1).
-    pub fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([format!("-{name}"), self.child.id().to_string()])
             .status()
@@ -130,12 +130,12 @@ impl NodeProcess {
     }
 
     /// Waits for the process to exit, up to `limit`; its exit code.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         wait_for(limit, || self.child.try_wait().ok().flatten()).and_then(|s| s.code())
     }
 
     /// Waits until this node's log shows every one of `members` up.
-    pub fn wait_members_up(&self, members: &[&str], limit: Duration) {
+    pub(crate) fn wait_members_up(&self, members: &[&str], limit: Duration) {
         for member in members {
             self.wait_event(limit, "member_up", Some(member)).unwrap_or_else(|| {
                 panic!("{} never saw {member} up; logs: {:?}", self.endpoint, self.logs)
@@ -152,7 +152,7 @@ impl Drop for NodeProcess {
 }
 
 /// A child process killed on drop (a `spot sub`, a python peer).
-pub struct Guard(pub Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -162,7 +162,7 @@ impl Drop for Guard {
 }
 
 /// Runs `spot ARGS` to completion (bounded at 10 s); its output.
-pub fn spot(args: &[&str]) -> Output {
+pub(crate) fn spot(args: &[&str]) -> Output {
     let mut child = Command::new(SPOT)
         .args(args)
         .stdin(Stdio::null())
@@ -198,7 +198,7 @@ pub fn spot(args: &[&str]) -> Output {
 }
 
 /// Lines of a child's stdout collected by a thread.
-pub fn collect_lines(reader: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+pub(crate) fn collect_lines(reader: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let into = Arc::clone(&lines);
     thread::spawn(move || {
