@@ -89,6 +89,8 @@ fn sub_on_one_node_receives_what_pub_sends_through_another_to_a_third_nodes_topi
     assert_eq!(a_row["state"], "alive");
     assert_eq!(a_row["tags"]["role"], "owner");
     assert!(members.iter().any(|m| m["endpoint"] == c.endpoint.as_str() && m["state"] == "alive"));
+    let b_row = members.iter().find(|m| m["endpoint"] == b.endpoint.as_str());
+    assert_eq!(b_row.expect("the answering node lists itself")["state"], "alive");
 }
 
 #[test]

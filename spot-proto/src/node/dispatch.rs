@@ -406,13 +406,22 @@ impl Node {
         self.directory.directory_pages(request_id, endpoint, per_page)
     }
 
-    /// Our membership table, in pages within the limits.
+    /// Our membership table, in pages within the limits: this node first (while it is a
+    /// member), then every remote member it knows.
     fn member_pages(&self, request_id: u32) -> Vec<MemberListPage> {
-        let members: Vec<MemberInfo> = self
-            .membership
-            .as_ref()
-            .map(|m| m.members().map(|member| member.to_info()).collect())
-            .unwrap_or_default();
+        let mut members: Vec<MemberInfo> = Vec::new();
+        if let Some(membership) = self.membership.as_ref() {
+            let local = membership.local();
+            let us = MemberInfo {
+                id: local.id.clone(),
+                endpoint: local.endpoint.clone(),
+                state: crate::wire::spot::MemberState::Alive,
+                incarnation: membership.incarnation(),
+                tags: local.tags.clone(),
+            };
+            members.extend(membership.is_joined().then_some(us));
+            members.extend(membership.members().map(|member| member.to_info()));
+        }
         let per_page = self.config.limits.max_members_per_resp.max(1);
         let mut pages: Vec<MemberListPage> = members
             .chunks(per_page)

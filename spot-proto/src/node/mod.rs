@@ -49,6 +49,8 @@ mod routing;
 mod sim;
 mod stats;
 mod verbs;
+#[cfg(test)]
+mod client_tests;
 #[cfg(feature = "sim")]
 pub mod workload;
 
