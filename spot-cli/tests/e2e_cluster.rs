@@ -208,3 +208,52 @@ fn sigint_makes_a_node_leave_and_the_others_log_it_left() {
         assert!(other.wait_event(Duration::ZERO, "member_dead", Some(&b.endpoint)).is_none());
     }
 }
+
+#[test]
+fn a_node_from_a_config_file_serves_its_topics_and_sigterm_stops_it_with_exit_0() {
+    let port = e2e_common::free_port();
+    let endpoint = e2e_common::endpoint(port);
+    let dir = std::env::temp_dir().join(format!("spot-e2e-config-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("node.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "bind = \"{endpoint}\"\ntopic = [\"from-file\"]\ntag = [\"dc=eu\"]\npreset = \"local\"\njson = true\n"
+        ),
+    )
+    .expect("write config");
+    let mut child = Command::new(SPOT)
+        .args(["node", "--config", path.to_str().expect("utf-8 path")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn spot node");
+    let lines = collect_lines(child.stdout.take().expect("stdout"));
+    let node = Guard(child);
+    wait_for(JOIN, || {
+        lines
+            .lock()
+            .expect("lines")
+            .iter()
+            .any(|l| l.contains("\"event\":\"joined\""))
+            .then_some(())
+    })
+    .unwrap_or_else(|| panic!("node never joined: {:?}", lines.lock()));
+    let topics = json_of(&spot(&["topics", "--connect", &endpoint, "--json"]));
+    assert_eq!(topics[0]["topic"], "from-file");
+    assert_eq!(topics[0]["location"], "LOCAL");
+    let members = json_of(&spot(&["members", "--connect", &endpoint, "--json"]));
+    assert_eq!(members[0]["tags"]["dc"], "eu", "{members}");
+    let status =
+        Command::new("kill").args(["-TERM", &node.0.id().to_string()]).status().expect("run kill");
+    assert!(status.success());
+    let mut node = node;
+    let exited = wait_for(Duration::from_secs(6), || node.0.try_wait().ok().flatten())
+        .expect("node did not stop on SIGTERM");
+    assert_eq!(exited.code(), Some(0));
+    let stopped = lines.lock().expect("lines").iter().any(|l| l.contains("\"signal\":\"SIGTERM\""));
+    assert!(stopped, "{:?}", lines.lock());
+    let _ = std::fs::remove_dir_all(&dir);
+}
