@@ -103,7 +103,12 @@ impl NodeProcess {
     }
 
     /// The first log line with `event` (and `member` when given), waiting up to `limit`.
-    pub(crate) fn wait_event(&self, limit: Duration, event: &str, member: Option<&str>) -> Option<Value> {
+    pub(crate) fn wait_event(
+        &self,
+        limit: Duration,
+        event: &str,
+        member: Option<&str>,
+    ) -> Option<Value> {
         wait_for(limit, || {
             self.logs
                 .lock()
