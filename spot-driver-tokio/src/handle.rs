@@ -12,10 +12,11 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::bind;
 use crate::builder::SpotBuilder;
-use crate::driver::{Call, Driver, Shared};
+use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure};
+
+use crate::driver::{Answer, Call, Driver, Shared};
 use crate::error::{BindError, SHUT_DOWN};
-use crate::stats::{Counters, DriverStats};
-use crate::stream::{EventStream, Message, Subscription};
+use crate::stream::{EventStream, Subscription};
 
 /// An async handle over one SPOT node: `Send + Sync`, and cheap to clone (an `Arc`).
 ///
@@ -157,7 +158,7 @@ impl SpotNode {
             let now = d.now();
             d.node.subscribe(now, &topic)?;
             let (feed, subscription) = Subscription::new(topic.clone(), capacity);
-            d.exact.insert(topic, feed);
+            d.subscriptions.insert_exact(topic, feed);
             Ok(subscription)
         })
         .await?
@@ -169,7 +170,7 @@ impl SpotNode {
         self.call(move |d| {
             let now = d.now();
             d.node.unsubscribe(now, &topic)?;
-            d.exact.remove(&topic);
+            d.subscriptions.remove_exact(&topic);
             Ok(())
         })
         .await?
@@ -184,8 +185,7 @@ impl SpotNode {
             let now = d.now();
             let index = d.node.subscribe_pattern(now, &pattern)?;
             let (feed, subscription) = Subscription::new(pattern, capacity);
-            let at = index.min(d.patterns.len());
-            d.patterns.insert(at, feed);
+            d.subscriptions.insert_pattern(index, feed);
             Ok(subscription)
         })
         .await?
@@ -198,8 +198,8 @@ impl SpotNode {
             let at = d.node.patterns().iter().position(|p| p.as_str() == pattern);
             let now = d.now();
             d.node.unsubscribe_pattern(now, &pattern)?;
-            if let Some(at) = at.filter(|at| *at < d.patterns.len()) {
-                d.patterns.remove(at);
+            if let Some(at) = at {
+                d.subscriptions.remove_pattern(at);
             }
             Ok(())
         })
@@ -228,7 +228,7 @@ impl SpotNode {
         let call: Call = Box::new(move |d| {
             let now = d.now();
             if d.node.publish(now, &topic, payload).is_err() {
-                Counters::bump(&d.shared.counters.publish_errors);
+                DriverCounters::bump(&d.shared.counters.publish_errors);
             }
         });
         self.inner.commands.send(call).map_err(|_| SHUT_DOWN)
@@ -244,17 +244,18 @@ impl SpotNode {
 
     /// [`SpotNode::recv`] within `timeout`: `Timeout` (ETIMEDOUT) if nothing came.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Message, NodeError> {
-        tokio::time::timeout(timeout, self.recv()).await.map_err(|_| NodeError::Timeout)?
+        let received = tokio::time::timeout(timeout, self.recv()).await;
+        received.map_err(|_| RecvFailure::TimedOut.node_error())?
     }
 
     /// A waiting message, or `WouldBlock` (EAGAIN) at once.
     pub fn try_recv(&self) -> Result<Message, NodeError> {
-        let mut inbox = self.inner.inbox.try_lock().map_err(|_| NodeError::WouldBlock)?;
-        match inbox.try_recv() {
-            Ok(message) => Ok(message),
-            Err(mpsc::error::TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(mpsc::error::TryRecvError::Disconnected) => Err(SHUT_DOWN),
-        }
+        let empty = RecvFailure::Empty.node_error();
+        let mut inbox = self.inner.inbox.try_lock().map_err(|_| empty)?;
+        inbox.try_recv().map_err(|error| match error {
+            mpsc::error::TryRecvError::Empty => RecvFailure::Empty.node_error(),
+            mpsc::error::TryRecvError::Disconnected => RecvFailure::Closed.node_error(),
+        })
     }
 
     // ------------------------------------------------------------------ the explicit cluster
@@ -267,7 +268,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_add(now, peer)?;
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Answer(answer));
             Ok(())
         })
         .await
@@ -291,7 +292,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_sync(now, timeout);
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Answer(answer));
             Ok(())
         })
         .await
@@ -324,7 +325,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.join(now, &seeds)?;
-            d.join_waiters.push(answer);
+            d.pending.join(Answer(answer));
             Ok(())
         })
         .await
@@ -336,7 +337,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.leave(now)?;
-            d.leave_waiters.push(answer);
+            d.pending.leave(Answer(answer));
             Ok(())
         })
         .await
@@ -395,7 +396,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.events.push(feed);
+            d.event_feeds.add_events(feed);
             stream
         })
         .await
@@ -406,7 +407,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.membership_events.push(feed);
+            d.event_feeds.add_membership(feed);
             stream
         })
         .await
