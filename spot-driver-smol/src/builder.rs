@@ -4,20 +4,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use smol::channel;
+use spot_proto::Endpoint;
+use spot_proto::host::defaults::WRITE_WINDOW;
+use spot_proto::host::{DriverCounters, advertise_with_port};
 use spot_proto::node::{Node, NodeConfig};
-use spot_proto::{Endpoint, Host};
 
 use crate::bind::{self, Bound};
 use crate::clock::Clock;
 use crate::driver::{Driver, NodeInfo, Settings, Shared};
 use crate::error::BindError;
 use crate::handle::SpotNode;
-use crate::stats::Counters;
 use crate::stream::Feed;
-
-/// Bytes of writes in flight per connection before the node waits for the writer (see
-/// `NodeConfig::write_window`; a configured window wins).
-const WRITE_WINDOW: usize = 256 << 10;
 
 /// Builds a [`SpotNode`]: a [`NodeConfig`], the endpoints to bind, and the driver's bounds.
 ///
@@ -117,16 +114,7 @@ impl SpotBuilder {
             Bound::Tcp { endpoint, .. } => endpoint.port(),
             Bound::Inproc { .. } => None,
         });
-        if let (Some(advertise @ Endpoint::Tcp { port: 0, .. }), Some(port)) =
-            (&config.advertise, first_tcp_port)
-        {
-            config.advertise = Some(advertise.with_port(port));
-        }
-        if let Some(Endpoint::Tcp { host: Host::Any, .. }) = &config.advertise {
-            return Err(BindError::Node(spot_proto::NodeError::InvalidArgument(
-                "the advertised endpoint must name a host, not `*`",
-            )));
-        }
+        config.advertise = advertise_with_port(config.advertise.take(), first_tcp_port)?;
         // Backpressure: the node hands out at most this much per connection until the writer
         // confirms it, so a peer that stops reading fills the node's queue, where the send
         // high-water mark counts (and drops) data, instead of this driver's buffers.
@@ -140,7 +128,7 @@ impl SpotBuilder {
         };
         let shared = Arc::new(Shared {
             info: RwLock::new(info),
-            counters: Counters::default(),
+            counters: DriverCounters::default(),
             settings: settings.clone(),
         });
         let (commands, command_receiver) = channel::unbounded();

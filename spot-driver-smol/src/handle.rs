@@ -12,10 +12,11 @@ use spot_proto::{Endpoint, NodeError};
 
 use crate::bind;
 use crate::builder::SpotBuilder;
-use crate::driver::{Answer, Call, Driver, Shared};
+use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure};
+
+use crate::driver::{Answer, Call, Driver, Shared, Waiter};
 use crate::error::{BindError, SHUT_DOWN};
-use crate::stats::{Counters, DriverStats};
-use crate::stream::{EventStream, Message, Subscription, within};
+use crate::stream::{EventStream, Subscription, within};
 
 /// An async handle over one SPOT node: `Send + Sync`, and cheap to clone (an `Arc`).
 ///
@@ -155,7 +156,7 @@ impl SpotNode {
             let now = d.now();
             d.node.subscribe(now, &topic)?;
             let (feed, subscription) = Subscription::new(topic.clone(), capacity);
-            d.exact.insert(topic, feed);
+            d.subscriptions.insert_exact(topic, feed);
             Ok(subscription)
         })
         .await?
@@ -167,7 +168,7 @@ impl SpotNode {
         self.call(move |d| {
             let now = d.now();
             d.node.unsubscribe(now, &topic)?;
-            d.exact.remove(&topic);
+            d.subscriptions.remove_exact(&topic);
             Ok(())
         })
         .await?
@@ -182,8 +183,7 @@ impl SpotNode {
             let now = d.now();
             let index = d.node.subscribe_pattern(now, &pattern)?;
             let (feed, subscription) = Subscription::new(pattern, capacity);
-            let at = index.min(d.patterns.len());
-            d.patterns.insert(at, feed);
+            d.subscriptions.insert_pattern(index, feed);
             Ok(subscription)
         })
         .await?
@@ -196,8 +196,8 @@ impl SpotNode {
             let at = d.node.patterns().iter().position(|p| p.as_str() == pattern);
             let now = d.now();
             d.node.unsubscribe_pattern(now, &pattern)?;
-            if let Some(at) = at.filter(|at| *at < d.patterns.len()) {
-                d.patterns.remove(at);
+            if let Some(at) = at {
+                d.subscriptions.remove_pattern(at);
             }
             Ok(())
         })
@@ -226,7 +226,7 @@ impl SpotNode {
         let call: Call = Box::new(move |d| {
             let now = d.now();
             if d.node.publish(now, &topic, payload).is_err() {
-                Counters::bump(&d.shared.counters.publish_errors);
+                DriverCounters::bump(&d.shared.counters.publish_errors);
             }
         });
         self.inner.commands.try_send(call).map_err(|_| SHUT_DOWN)
@@ -241,15 +241,15 @@ impl SpotNode {
 
     /// [`SpotNode::recv`] within `timeout`: `Timeout` (ETIMEDOUT) if nothing came.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Message, NodeError> {
-        within(timeout, self.recv()).await.ok_or(NodeError::Timeout)?
+        within(timeout, self.recv()).await.ok_or(RecvFailure::TimedOut.node_error())?
     }
 
     /// A waiting message, or `WouldBlock` (EAGAIN) at once.
     pub fn try_recv(&self) -> Result<Message, NodeError> {
         match self.inner.inbox.try_recv() {
             Ok(message) => Ok(message),
-            Err(TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(TryRecvError::Closed) => Err(SHUT_DOWN),
+            Err(TryRecvError::Empty) => Err(RecvFailure::Empty.node_error()),
+            Err(TryRecvError::Closed) => Err(RecvFailure::Closed.node_error()),
         }
     }
 
@@ -263,7 +263,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_add(now, peer)?;
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Waiter(answer));
             Ok(())
         })
         .await
@@ -287,7 +287,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_sync(now, timeout);
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Waiter(answer));
             Ok(())
         })
         .await
@@ -320,7 +320,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.join(now, &seeds)?;
-            d.join_waiters.push(answer);
+            d.pending.join(Waiter(answer));
             Ok(())
         })
         .await
@@ -332,7 +332,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.leave(now)?;
-            d.leave_waiters.push(answer);
+            d.pending.leave(Waiter(answer));
             Ok(())
         })
         .await
@@ -391,7 +391,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.events.push(feed);
+            d.event_feeds.add_events(feed);
             stream
         })
         .await
@@ -402,7 +402,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.membership_events.push(feed);
+            d.event_feeds.add_membership(feed);
             stream
         })
         .await

@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use spot_proto::Endpoint;
+use spot_proto::host::defaults::WRITE_WINDOW;
 use spot_proto::host::{DriverCounters, advertise_with_port};
 use spot_proto::node::{Node, NodeConfig};
 use tokio::sync::mpsc;
@@ -14,10 +15,6 @@ use crate::driver::{Driver, NodeInfo, Settings, Shared};
 use crate::error::BindError;
 use crate::handle::SpotNode;
 use crate::stream::Feed;
-
-/// Bytes of writes in flight per connection before the node waits for the writer (see
-/// `NodeConfig::write_window`; a configured window wins).
-const WRITE_WINDOW: usize = 256 << 10;
 
 /// Builds a [`SpotNode`]: a [`NodeConfig`], the endpoints to bind, and the driver's bounds.
 ///

@@ -13,6 +13,11 @@ pub const MAX_DATAGRAM: usize = 65_536;
 /// How long a connection the node closed may take to write out what was queued before the
 /// driver cuts it.
 pub const LINGER: Duration = Duration::from_secs(10);
+/// Bytes of writes in flight per connection before the node waits for the driver's writer to
+/// confirm them (`NodeConfig::write_window` when the config sets none; the async drivers' value).
+/// A peer that stops reading then fills the node's queue, where the send high-water mark counts
+/// and drops data, instead of the driver's buffers.
+pub const WRITE_WINDOW: usize = 256 << 10;
 /// Time allowed beyond the membership's leave grace for the `Left` event at shutdown.
 pub const LEAVE_SLACK: Duration = Duration::from_millis(500);
 /// Fresh ephemeral ports tried for port 0 before giving up (see
