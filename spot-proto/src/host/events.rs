@@ -60,17 +60,14 @@ impl<E: Feed<NodeEvent>, M: Feed<MembershipEvent>> EventFeeds<E, M> {
 /// Offers a clone of `item` to each feed; drops the closed ones; counts the full ones.
 fn offer_all<T: Clone, F: Feed<T>>(feeds: &mut Vec<F>, item: &T) -> u64 {
     let mut dropped = 0;
-    let mut closed = false;
-    for feed in feeds.iter() {
-        match feed.offer(item.clone()) {
-            Offer::Queued => {}
-            Offer::Dropped => dropped += 1,
-            Offer::Closed => closed = true,
+    feeds.retain(|feed| match feed.offer(item.clone()) {
+        Offer::Queued => true,
+        Offer::Dropped => {
+            dropped += 1;
+            true
         }
-    }
-    if closed {
-        feeds.retain(|feed| !feed.is_closed());
-    }
+        Offer::Closed => false,
+    });
     dropped
 }
 
