@@ -7,7 +7,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::UdpSocket;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use smol::Async;
@@ -15,11 +14,11 @@ use smol::channel::{self, Receiver, Sender};
 use spot_proto::host::defaults::FEED_SLICE;
 use spot_proto::host::endpoint::inproc_source;
 use spot_proto::host::{
-    DriverCounters, EventFeeds, Message, Pending, Reply, Subscriptions, Target,
+    DriverCounters, DriverSettings, EventFeeds, Message, NodeInfo, Pending, Reply, Subscriptions,
+    Target,
 };
 use spot_proto::node::{ConnectionId, Node, NodeEvent, NodeOutput, SyncReport};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::NodeId;
 use spot_proto::{Endpoint, Instant, NodeError};
 
 use crate::bind::Bound;
@@ -53,30 +52,12 @@ const BATCH: usize = 256;
 /// Slots of the channel the socket tasks feed (readers wait when it is full).
 const IO_CHANNEL: usize = 1024;
 
-/// Tunables of the driver (not of the protocol: those are in `NodeConfig`).
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) stream_capacity: usize,
-    pub(crate) inbox_capacity: usize,
-    pub(crate) event_capacity: usize,
-    pub(crate) max_pending_write: usize,
-    pub(crate) connect_timeout: Duration,
-}
-
-/// What the node is, as the handles see it without asking the driver task.
-#[derive(Clone, Debug)]
-pub(crate) struct NodeInfo {
-    pub(crate) id: NodeId,
-    pub(crate) advertised: Option<Endpoint>,
-    pub(crate) bound: Vec<Endpoint>,
-}
-
 /// State shared by the driver task and the handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) info: RwLock<NodeInfo>,
     pub(crate) counters: DriverCounters,
-    pub(crate) settings: Settings,
+    pub(crate) settings: DriverSettings,
 }
 
 /// What woke the driver task.
@@ -180,11 +161,7 @@ impl Driver {
 
     /// Publishes the node's identity to the handles.
     fn refresh_info(&self) {
-        let info = NodeInfo {
-            id: self.node.id().clone(),
-            advertised: self.node.advertised().cloned(),
-            bound: self.node.bound().cloned().collect(),
-        };
+        let info = NodeInfo::of(&self.node);
         *self.shared.info.write().unwrap_or_else(PoisonError::into_inner) = info;
     }
 

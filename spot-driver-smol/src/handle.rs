@@ -154,10 +154,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            d.node.subscribe(now, &topic)?;
-            let (feed, subscription) = Subscription::new(topic.clone(), capacity);
-            d.subscriptions.insert_exact(topic, feed);
-            Ok(subscription)
+            let open = || Subscription::new(topic.clone(), capacity);
+            d.subscriptions.subscribe(&mut d.node, now, &topic, open)
         })
         .await?
     }
@@ -167,9 +165,7 @@ impl SpotNode {
         let topic = topic.to_owned();
         self.call(move |d| {
             let now = d.now();
-            d.node.unsubscribe(now, &topic)?;
-            d.subscriptions.remove_exact(&topic);
-            Ok(())
+            d.subscriptions.unsubscribe(&mut d.node, now, &topic)
         })
         .await?
     }
@@ -181,10 +177,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            let index = d.node.subscribe_pattern(now, &pattern)?;
-            let (feed, subscription) = Subscription::new(pattern, capacity);
-            d.subscriptions.insert_pattern(index, feed);
-            Ok(subscription)
+            let open = || Subscription::new(pattern.clone(), capacity);
+            d.subscriptions.subscribe_pattern(&mut d.node, now, &pattern, open)
         })
         .await?
     }
@@ -193,13 +187,8 @@ impl SpotNode {
     pub async fn unsubscribe_pattern(&self, pattern: &str) -> Result<(), NodeError> {
         let pattern = pattern.to_owned();
         self.call(move |d| {
-            let at = d.node.patterns().iter().position(|p| p.as_str() == pattern);
             let now = d.now();
-            d.node.unsubscribe_pattern(now, &pattern)?;
-            if let Some(at) = at {
-                d.subscriptions.remove_pattern(at);
-            }
-            Ok(())
+            d.subscriptions.unsubscribe_pattern(&mut d.node, now, &pattern)
         })
         .await?
     }

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use spot_proto::Endpoint;
 use spot_proto::host::defaults::WRITE_WINDOW;
-use spot_proto::host::{DriverCounters, advertise_with_port};
+use spot_proto::host::{DriverCounters, DriverSettings, NodeInfo, advertise_with_port};
 use spot_proto::node::{Node, NodeConfig};
 use tokio::sync::mpsc;
 
 use crate::bind::{self, Bound};
 use crate::clock::Clock;
-use crate::driver::{Driver, NodeInfo, Settings, Shared};
+use crate::driver::{Driver, Shared};
 use crate::error::BindError;
 use crate::handle::SpotNode;
 use crate::stream::Feed;
@@ -34,24 +34,14 @@ use crate::stream::Feed;
 pub struct SpotBuilder {
     config: NodeConfig,
     binds: Vec<Endpoint>,
-    settings: Settings,
+    settings: DriverSettings,
 }
 
 impl SpotBuilder {
     /// A builder with `config` and no endpoint bound.
     pub fn new(config: NodeConfig) -> Self {
-        let connect_timeout = config.handshake_timeout;
-        SpotBuilder {
-            config,
-            binds: Vec::new(),
-            settings: Settings {
-                stream_capacity: 4096,
-                inbox_capacity: 65_536,
-                event_capacity: 1024,
-                max_pending_write: 64 << 20,
-                connect_timeout,
-            },
-        }
+        let settings = DriverSettings::new(&config);
+        SpotBuilder { config, binds: Vec::new(), settings }
     }
 
     /// Binds an endpoint at start: `tcp://host:port` (TCP listener and UDP socket on the same
@@ -122,11 +112,7 @@ impl SpotBuilder {
         config.write_window.get_or_insert(WRITE_WINDOW);
         let clock = Clock::start();
         let node = Node::new(config, clock.now());
-        let info = NodeInfo {
-            id: node.id().clone(),
-            advertised: node.advertised().cloned(),
-            bound: vec![],
-        };
+        let info = NodeInfo::of(&node);
         let shared = Arc::new(Shared {
             info: RwLock::new(info),
             counters: DriverCounters::default(),

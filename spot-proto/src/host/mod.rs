@@ -19,6 +19,8 @@
 //! * [`wait`] — the C API's error mapping for receiving ([`RecvFailure`], [`Wait`],
 //!   [`SHUT_DOWN`]).
 //! * [`stats`] — [`DriverStats`] and its live [`DriverCounters`].
+//! * [`settings`] — [`DriverSettings`] (stream and queue capacities, write bound, dial
+//!   timeout) and [`NodeInfo`] (what handles show without asking the driver).
 //!
 //! The [`defaults`] are the bounds the drivers agree on.
 //!
@@ -32,6 +34,7 @@ pub mod events;
 pub mod feed;
 pub mod pending;
 pub mod route;
+pub mod settings;
 pub mod stats;
 pub mod wait;
 
@@ -41,5 +44,6 @@ pub use events::EventFeeds;
 pub use feed::{Feed, Offer, Reply};
 pub use pending::Pending;
 pub use route::{Message, Routed, Subscriptions};
+pub use settings::{DriverSettings, NodeInfo};
 pub use stats::{DriverCounters, DriverStats};
 pub use wait::{RecvFailure, SHUT_DOWN, Wait};

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::Instant;
+use crate::error::NodeError;
 use crate::host::feed::{Feed, Offer};
-use crate::node::Delivery;
+use crate::node::{Delivery, Node};
 use crate::wire::spot::Topic;
 
 /// One published message, as delivered to this node.
@@ -84,6 +86,63 @@ impl<F: Feed<Message>> Subscriptions<F> {
     /// its `unsubscribe_pattern` succeeded.
     pub fn remove_pattern(&mut self, index: usize) -> Option<F> {
         (index < self.patterns.len()).then(|| self.patterns.remove(index))
+    }
+
+    /// Subscribes `node` to `topic` and keeps the stream `open` makes for it; `open` runs
+    /// only once the node said yes, and its second half goes back to the caller.
+    pub fn subscribe<S>(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        topic: &str,
+        open: impl FnOnce() -> (F, S),
+    ) -> Result<S, NodeError> {
+        node.subscribe(now, topic)?;
+        let (feed, stream) = open();
+        self.insert_exact(topic.to_owned(), feed);
+        Ok(stream)
+    }
+
+    /// Unsubscribes `node` from `topic` and ends its stream.
+    pub fn unsubscribe(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        topic: &str,
+    ) -> Result<(), NodeError> {
+        node.unsubscribe(now, topic)?;
+        self.remove_exact(topic);
+        Ok(())
+    }
+
+    /// Subscribes `node` to `pattern` and keeps the stream `open` makes for it, in the node's
+    /// pattern order.
+    pub fn subscribe_pattern<S>(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        pattern: &str,
+        open: impl FnOnce() -> (F, S),
+    ) -> Result<S, NodeError> {
+        let index = node.subscribe_pattern(now, pattern)?;
+        let (feed, stream) = open();
+        self.insert_pattern(index, feed);
+        Ok(stream)
+    }
+
+    /// Unsubscribes `node` from `pattern` and ends its stream.
+    pub fn unsubscribe_pattern(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        pattern: &str,
+    ) -> Result<(), NodeError> {
+        let at = node.patterns().iter().position(|p| p.as_str() == pattern);
+        node.unsubscribe_pattern(now, pattern)?;
+        if let Some(at) = at {
+            self.remove_pattern(at);
+        }
+        Ok(())
     }
 
     /// Routes `delivery`: to the stream of every subscription it matched, once each; once to
@@ -190,6 +249,49 @@ mod tests {
         assert!(!routed.inbox_dropped, "a full stream is not an orphan");
         subs.route(delivery("v", false, &[]), &inbox);
         assert!(subs.route(delivery("v", false, &[]), &inbox).inbox_dropped);
+    }
+
+    #[test]
+    fn node_verbs_keep_streams_in_step_with_the_node() {
+        use crate::node::NodeConfig;
+
+        let now = Instant::ZERO;
+        let mut node = Node::new(NodeConfig::local(), now);
+        node.topic_create(now, "chat:a").expect("created");
+        let inbox = TestFeed::new(8);
+        let mut subs = Subscriptions::new();
+        let exact = subs
+            .subscribe(&mut node, now, "chat:a", || {
+                let feed = TestFeed::new(8);
+                (feed.handle(), feed)
+            })
+            .expect("subscribed");
+        let opened = std::cell::Cell::new(false);
+        let refused = subs.subscribe(&mut node, now, "chat:a", || {
+            opened.set(true);
+            (TestFeed::new(1), ())
+        });
+        assert!(!opened.get(), "no stream for a refused subscription");
+        assert!(matches!(refused, Err(NodeError::AlreadySubscribed(_))));
+        let chat = subs
+            .subscribe_pattern(&mut node, now, "chat:*", || {
+                let feed = TestFeed::new(8);
+                (feed.handle(), feed)
+            })
+            .expect("subscribed");
+        node.publish(now, "chat:a", Bytes::from_static(b"hi")).expect("published");
+        while let Some(delivery) = node.recv() {
+            subs.route(delivery, &inbox);
+        }
+        assert_eq!(topics(&exact), ["chat:a"]);
+        assert_eq!(topics(&chat), ["chat:a"]);
+        subs.unsubscribe(&mut node, now, "chat:a").expect("unsubscribed");
+        subs.unsubscribe_pattern(&mut node, now, "chat:*").expect("unsubscribed");
+        assert_eq!(
+            subs.unsubscribe_pattern(&mut node, now, "chat:*"),
+            Err(NodeError::NotSubscribed("chat:*".into()))
+        );
+        assert!(subs.remove_exact("chat:a").is_none() && subs.remove_pattern(0).is_none());
     }
 
     #[test]
