@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mio::{Events, Poll, Token, Waker};
-use spot_proto::host::{EventFeeds, Feed, Message, Offer, Pending, RecvFailure, Reply, Wait};
+use spot_proto::host::{
+    EventFeeds, Feed, Message, Offer, Pending, RecvFailure, Reply, Wait, verbs,
+};
 use spot_proto::node::{NodeConfig, NodeEvent, NodeStats, PeerStats, SyncReport, TopicInfo};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::{MemberInfo, NodeId, Tag};
+use spot_proto::wire::spot::{MemberInfo, NodeId};
 use spot_proto::{Endpoint, NodeError};
 
 use crate::error::{BindError, SHUT_DOWN};
@@ -451,8 +453,7 @@ impl SpotNode {
 
     /// Sets one of this node's membership tags: `InvalidTag` (EINVAL) if too large.
     pub fn update_tag(&self, key: &str, value: &str) -> Result<(), NodeError> {
-        let tag = Tag::copy_from_strs(key, value)
-            .map_err(|error| NodeError::InvalidTag(error.to_string()))?;
+        let tag = verbs::tag(key, value)?;
         self.verb(move |node, now| node.update_tag(now, tag))?
     }
 
@@ -464,25 +465,13 @@ impl SpotNode {
 
     /// The other members this node knows (any state).
     pub fn members(&self) -> Result<Vec<MemberInfo>, NodeError> {
-        self.call(|w| {
-            w.spot
-                .node()
-                .membership()
-                .map(|m| m.members().map(|member| member.to_info()).collect())
-                .unwrap_or_default()
-        })
+        self.call(|w| verbs::members(w.spot.node()))
     }
 
     /// The members with tag `key` (and `value`, when given).
     pub fn nodes_with_tag(&self, key: &str, value: Option<&str>) -> Result<Vec<NodeId>, NodeError> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
-        self.call(move |w| {
-            w.spot
-                .node()
-                .membership()
-                .map(|m| m.nodes_with_tag(&key, value.as_deref()))
-                .unwrap_or_default()
-        })
+        self.call(move |w| verbs::nodes_with_tag(w.spot.node(), &key, value.as_deref()))
     }
 
     /// A receiver of every node event from now on.

@@ -7,12 +7,12 @@ use bytes::Bytes;
 use smol::channel::{self, Receiver, Sender, TryRecvError};
 use spot_proto::node::{NodeConfig, NodeEvent, NodeStats, PeerStats, SyncReport, TopicInfo};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::{MemberInfo, NodeId, Tag};
+use spot_proto::wire::spot::{MemberInfo, NodeId};
 use spot_proto::{Endpoint, NodeError};
 
 use crate::bind;
 use crate::builder::SpotBuilder;
-use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure};
+use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure, verbs};
 
 use crate::driver::{Answer, Call, Driver, Shared, Waiter};
 use crate::error::{BindError, SHUT_DOWN};
@@ -329,8 +329,7 @@ impl SpotNode {
 
     /// Sets one of this node's membership tags: `InvalidTag` (EINVAL) if too large.
     pub async fn update_tag(&self, key: &str, value: &str) -> Result<(), NodeError> {
-        let tag = Tag::copy_from_strs(key, value)
-            .map_err(|error| NodeError::InvalidTag(error.to_string()))?;
+        let tag = verbs::tag(key, value)?;
         self.call(move |d| {
             let now = d.now();
             d.node.update_tag(now, tag)
@@ -350,13 +349,7 @@ impl SpotNode {
 
     /// The other members this node knows (any state), in the membership table's order.
     pub async fn members(&self) -> Result<Vec<MemberInfo>, NodeError> {
-        self.call(|d| {
-            d.node
-                .membership()
-                .map(|m| m.members().map(|member| member.to_info()).collect())
-                .unwrap_or_default()
-        })
-        .await
+        self.call(|d| verbs::members(&d.node)).await
     }
 
     /// The members with tag `key` (and `value`, when given).
@@ -366,13 +359,7 @@ impl SpotNode {
         value: Option<&str>,
     ) -> Result<Vec<NodeId>, NodeError> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
-        self.call(move |d| {
-            d.node
-                .membership()
-                .map(|m| m.nodes_with_tag(&key, value.as_deref()))
-                .unwrap_or_default()
-        })
-        .await
+        self.call(move |d| verbs::nodes_with_tag(&d.node, &key, value.as_deref())).await
     }
 
     /// A stream of every node event from now on (topics found and lost, peers, membership).

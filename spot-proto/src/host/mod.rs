@@ -14,11 +14,13 @@
 //! * [`route`] — [`Subscriptions`]: a delivery to every matching subscription's stream once,
 //!   the rest to the `recv` queue; [`Message`], what the application reads.
 //! * [`events`] — [`EventFeeds`]: node and membership events to every event stream.
+//! * [`inproc`] — [`InprocNames`]: who holds an `inproc://` name in a driver's registry.
 //! * [`pending`] — [`Pending`]: long operations, join and leave waiting for their events, and
 //!   the graceful shutdown sequence (leave, grace period, stop).
 //! * [`wait`] — the C API's error mapping for receiving ([`RecvFailure`], [`Wait`],
 //!   [`SHUT_DOWN`]).
 //! * [`stats`] — [`DriverStats`] and its live [`DriverCounters`].
+//! * [`verbs`] — pieces of the verbs every driver has (tags, membership queries).
 //! * [`settings`] — [`DriverSettings`] (stream and queue capacities, write bound, dial
 //!   timeout) and [`NodeInfo`] (what handles show without asking the driver).
 //!
@@ -32,16 +34,19 @@ pub mod defaults;
 pub mod endpoint;
 pub mod events;
 pub mod feed;
+pub mod inproc;
 pub mod pending;
 pub mod route;
 pub mod settings;
 pub mod stats;
+pub mod verbs;
 pub mod wait;
 
 pub use clock::ClockAnchor;
 pub use endpoint::{PortSearch, Target, advertise_with_port, endpoint_of, pick_udp_socket};
 pub use events::EventFeeds;
 pub use feed::{Feed, Offer, Reply};
+pub use inproc::InprocNames;
 pub use pending::Pending;
 pub use route::{Message, Routed, Subscriptions};
 pub use settings::{DriverSettings, NodeInfo};

@@ -93,7 +93,7 @@ mod tests {
         node.bind(Instant::ZERO, endpoint.clone()).expect("bound");
         let info = NodeInfo::of(&node);
         assert_eq!(info.id, *node.id());
-        assert_eq!(info.bound, [endpoint.clone()]);
+        assert_eq!(info.bound, std::slice::from_ref(&endpoint));
         assert_eq!(info.advertised, Some(endpoint));
     }
 }
