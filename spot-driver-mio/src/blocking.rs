@@ -2,7 +2,6 @@
 //! by one background thread that waits on its own `mio::Poll` (readiness, the node's one timer,
 //! and a `mio::Waker` for calls from other threads: it never sleeps and retries).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError,
@@ -13,44 +12,76 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mio::{Events, Poll, Token, Waker};
-use spot_proto::node::{
-    NodeConfig, NodeEvent, NodeStats, OperationId, PeerStats, SyncReport, TopicInfo,
+use spot_proto::host::{
+    EventFeeds, Feed, Message, Offer, Pending, RecvFailure, Reply, Wait, verbs,
 };
+use spot_proto::node::{NodeConfig, NodeEvent, NodeStats, PeerStats, SyncReport, TopicInfo};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::{MemberInfo, NodeId, Tag};
+use spot_proto::wire::spot::{MemberInfo, NodeId};
 use spot_proto::{Endpoint, NodeError};
 
 use crate::error::{BindError, SHUT_DOWN};
-use crate::event_loop::{Message, SpotLoop};
+use crate::event_loop::SpotLoop;
 use crate::stats::DriverStats;
 
 /// The waker's token; the node's sockets use the tokens above it.
 const WAKER: Token = Token(0);
-/// Time allowed beyond the membership's leave grace for the Left event at shutdown.
-const LEAVE_SLACK: Duration = Duration::from_millis(500);
 
 /// A call run on the node's thread.
 type Call = Box<dyn FnOnce(&mut Worker) + Send>;
 /// Where a long operation's answer goes.
 type Answer<T> = SyncSender<Result<T, NodeError>>;
 
-/// Waits on `receiver` the C API's way: `0` returns at once (`WouldBlock`), a negative value
-/// waits as long as it takes, a positive one at most that many milliseconds (`Timeout`).
-fn wait<T>(receiver: &Receiver<T>, timeout_ms: i64) -> Result<T, NodeError> {
-    match timeout_ms {
-        0 => receiver.try_recv().map_err(|error| match error {
-            TryRecvError::Empty => NodeError::WouldBlock,
-            TryRecvError::Disconnected => SHUT_DOWN,
-        }),
-        ms if ms < 0 => receiver.recv().map_err(|_| SHUT_DOWN),
-        ms => {
-            let timeout = Duration::from_millis(ms.unsigned_abs());
-            receiver.recv_timeout(timeout).map_err(|error| match error {
-                RecvTimeoutError::Timeout => NodeError::Timeout,
-                RecvTimeoutError::Disconnected => SHUT_DOWN,
-            })
+/// A one-shot answer to a waiting caller (a channel of one slot).
+struct Waiter<T>(SyncSender<T>);
+
+impl<T> Reply<T> for Waiter<T> {
+    fn reply(self, value: T) {
+        let _ = self.0.send(value);
+    }
+}
+
+/// Who waits for what: operations, join and leave, shutdown.
+type Waiters =
+    Pending<Waiter<Result<SyncReport, NodeError>>, Waiter<Result<(), NodeError>>, Waiter<()>>;
+
+/// The worker's end of an event receiver (bounded; a full one drops the newest event).
+struct EventFeed<T>(SyncSender<T>);
+
+impl<T> Feed<T> for EventFeed<T> {
+    fn offer(&self, item: T) -> Offer {
+        match self.0.try_send(item) {
+            Ok(()) => Offer::Queued,
+            Err(TrySendError::Full(_)) => Offer::Dropped,
+            Err(TrySendError::Disconnected(_)) => Offer::Closed,
         }
     }
+
+    /// std's `SyncSender` cannot tell without sending: a gone receiver shows as
+    /// [`Offer::Closed`] at the next offer.
+    fn is_closed(&self) -> bool {
+        false
+    }
+}
+
+/// Waits on `receiver` the C API's way (see [`Wait::from_millis`]): `0` returns at once
+/// (`WouldBlock`), a negative value waits as long as it takes, a positive one at most that many
+/// milliseconds (`Timeout`).
+fn wait<T>(receiver: &Receiver<T>, timeout_ms: i64) -> Result<T, NodeError> {
+    let failure = match Wait::from_millis(timeout_ms) {
+        Wait::Now => match receiver.try_recv() {
+            Ok(item) => return Ok(item),
+            Err(TryRecvError::Empty) => RecvFailure::Empty,
+            Err(TryRecvError::Disconnected) => RecvFailure::Closed,
+        },
+        Wait::Forever => return receiver.recv().map_err(|_| SHUT_DOWN),
+        Wait::For(timeout) => match receiver.recv_timeout(timeout) {
+            Ok(item) => return Ok(item),
+            Err(RecvTimeoutError::Timeout) => RecvFailure::TimedOut,
+            Err(RecvTimeoutError::Disconnected) => RecvFailure::Closed,
+        },
+    };
+    Err(failure.node_error())
 }
 
 /// Builds a [`SpotNode`]: a [`NodeConfig`], the `tcp://` endpoints to bind, and bounds.
@@ -118,12 +149,8 @@ impl SpotBuilder {
             inbox_capacity: self.inbox_capacity,
             queued: Arc::clone(&queued),
             event_capacity: self.event_capacity,
-            events: Vec::new(),
-            membership_events: Vec::new(),
-            operations: HashMap::new(),
-            join_waiters: Vec::new(),
-            leave_waiters: Vec::new(),
-            shutdown: None,
+            event_feeds: EventFeeds::new(),
+            pending: Pending::new(),
             stats: Arc::new(Mutex::new(DriverStats::default())),
         };
         let stats = Arc::clone(&worker.stats);
@@ -366,7 +393,7 @@ impl SpotNode {
     pub fn cluster_add(&self, peer: Endpoint) -> Result<SyncReport, NodeError> {
         self.call_and_wait(move |w, answer| {
             let op = w.spot.with_node(|node, now| node.cluster_add(now, peer))?;
-            w.operations.insert(op, answer);
+            w.pending.operation(op, Waiter(answer));
             Ok(())
         })
     }
@@ -384,7 +411,7 @@ impl SpotNode {
         let timeout = (timeout_ms >= 0).then(|| Duration::from_millis(timeout_ms.unsigned_abs()));
         self.call_and_wait(move |w, answer| {
             let op = w.spot.with_node(|node, now| node.cluster_sync(now, timeout));
-            w.operations.insert(op, answer);
+            w.pending.operation(op, Waiter(answer));
             Ok(())
         })
     }
@@ -408,7 +435,7 @@ impl SpotNode {
         let seeds = seeds.to_vec();
         self.call_and_wait(move |w, answer| {
             w.spot.with_node(|node, now| node.join(now, &seeds))?;
-            w.join_waiters.push(answer);
+            w.pending.join(Waiter(answer));
             w.dispatch();
             Ok(())
         })
@@ -418,7 +445,7 @@ impl SpotNode {
     pub fn leave(&self) -> Result<(), NodeError> {
         self.call_and_wait(move |w, answer| {
             w.spot.with_node(|node, now| node.leave(now))?;
-            w.leave_waiters.push(answer);
+            w.pending.leave(Waiter(answer));
             w.dispatch();
             Ok(())
         })
@@ -426,8 +453,7 @@ impl SpotNode {
 
     /// Sets one of this node's membership tags: `InvalidTag` (EINVAL) if too large.
     pub fn update_tag(&self, key: &str, value: &str) -> Result<(), NodeError> {
-        let tag = Tag::copy_from_strs(key, value)
-            .map_err(|error| NodeError::InvalidTag(error.to_string()))?;
+        let tag = verbs::tag(key, value)?;
         self.verb(move |node, now| node.update_tag(now, tag))?
     }
 
@@ -439,32 +465,20 @@ impl SpotNode {
 
     /// The other members this node knows (any state).
     pub fn members(&self) -> Result<Vec<MemberInfo>, NodeError> {
-        self.call(|w| {
-            w.spot
-                .node()
-                .membership()
-                .map(|m| m.members().map(|member| member.to_info()).collect())
-                .unwrap_or_default()
-        })
+        self.call(|w| verbs::members(w.spot.node()))
     }
 
     /// The members with tag `key` (and `value`, when given).
     pub fn nodes_with_tag(&self, key: &str, value: Option<&str>) -> Result<Vec<NodeId>, NodeError> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
-        self.call(move |w| {
-            w.spot
-                .node()
-                .membership()
-                .map(|m| m.nodes_with_tag(&key, value.as_deref()))
-                .unwrap_or_default()
-        })
+        self.call(move |w| verbs::nodes_with_tag(w.spot.node(), &key, value.as_deref()))
     }
 
     /// A receiver of every node event from now on.
     pub fn events(&self) -> Result<EventReceiver<NodeEvent>, NodeError> {
         self.call(|w| {
             let (feed, receiver) = mpsc::sync_channel(w.event_capacity);
-            w.events.push(feed);
+            w.event_feeds.add_events(EventFeed(feed));
             EventReceiver { receiver }
         })
     }
@@ -473,7 +487,7 @@ impl SpotNode {
     pub fn membership_events(&self) -> Result<EventReceiver<MembershipEvent>, NodeError> {
         self.call(|w| {
             let (feed, receiver) = mpsc::sync_channel(w.event_capacity);
-            w.membership_events.push(feed);
+            w.event_feeds.add_membership(EventFeed(feed));
             EventReceiver { receiver }
         })
     }
@@ -516,13 +530,6 @@ impl SpotNode {
     }
 }
 
-/// A graceful shutdown in progress.
-struct Shutdown {
-    deadline: std::time::Instant,
-    waiters: Vec<SyncSender<()>>,
-    done: bool,
-}
-
 /// The node's thread: the loop, and who waits for what.
 struct Worker {
     spot: SpotLoop,
@@ -532,20 +539,16 @@ struct Worker {
     inbox_capacity: usize,
     queued: Arc<AtomicUsize>,
     event_capacity: usize,
-    events: Vec<SyncSender<NodeEvent>>,
-    membership_events: Vec<SyncSender<MembershipEvent>>,
-    operations: HashMap<OperationId, Answer<SyncReport>>,
-    join_waiters: Vec<Answer<()>>,
-    leave_waiters: Vec<Answer<()>>,
-    shutdown: Option<Shutdown>,
+    event_feeds: EventFeeds<EventFeed<NodeEvent>, EventFeed<MembershipEvent>>,
+    pending: Waiters,
     stats: Arc<Mutex<DriverStats>>,
 }
 
 impl Worker {
     fn run(mut self) {
         let mut events = Events::with_capacity(256);
-        while !self.shutdown.as_ref().is_some_and(|s| s.done) {
-            let stop = self.shutdown.as_ref().map(|s| s.deadline);
+        while !self.pending.is_stopped() {
+            let stop = self.pending.deadline(None).map(|at| self.spot.deadline_of(at));
             let deadline = match (self.spot.next_deadline(), stop) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -573,36 +576,19 @@ impl Worker {
                 }
             }
             self.spot.handle_timeout();
-            if let Some(shutdown) = self.shutdown.as_mut()
-                && shutdown.deadline <= std::time::Instant::now()
-            {
-                shutdown.done = true;
-            }
+            let now = self.spot.now();
+            self.pending.on_time(now);
             self.dispatch();
         }
         self.spot.close();
-        for waiter in self.shutdown.take().map(|s| s.waiters).unwrap_or_default() {
-            let _ = waiter.send(());
+        for waiter in self.pending.take_shutdown_waiters() {
+            waiter.reply(());
         }
     }
 
     fn begin_shutdown(&mut self, waiter: Option<SyncSender<()>>) {
-        if let Some(shutdown) = self.shutdown.as_mut() {
-            shutdown.waiters.extend(waiter);
-            return;
-        }
-        let joined = self.spot.node().membership().is_some_and(|m| m.is_joined());
-        let leaving = joined && self.spot.with_node(|node, now| node.leave(now)).is_ok();
-        let grace = if leaving {
-            self.spot.node().config().swim.leave_grace + LEAVE_SLACK
-        } else {
-            Duration::ZERO
-        };
-        self.shutdown = Some(Shutdown {
-            deadline: std::time::Instant::now() + grace,
-            waiters: waiter.into_iter().collect(),
-            done: !leaving,
-        });
+        let pending = &mut self.pending;
+        self.spot.with_node(|node, now| pending.begin_shutdown(node, now, waiter.map(Waiter)));
     }
 
     /// Hands messages to the inbox and events to their waiters and receivers.
@@ -617,45 +603,10 @@ impl Worker {
             }
         }
         while let Some(event) = self.spot.poll_event() {
-            if let NodeEvent::OperationFinished { op, result } = event {
-                if let Some(waiter) = self.operations.remove(&op) {
-                    let _ = waiter.send(result);
-                }
-                continue;
-            }
-            if let NodeEvent::Membership(membership) = &event {
-                self.on_membership(membership);
-                self.membership_events.retain(|feed| {
-                    !matches!(feed.try_send(membership.clone()), Err(TrySendError::Disconnected(_)))
-                });
-            }
-            self.events.retain(|feed| {
-                !matches!(feed.try_send(event.clone()), Err(TrySendError::Disconnected(_)))
-            });
-        }
-    }
-
-    fn on_membership(&mut self, event: &MembershipEvent) {
-        match event {
-            MembershipEvent::Joined => {
-                for waiter in self.join_waiters.drain(..) {
-                    let _ = waiter.send(Ok(()));
-                }
-            }
-            MembershipEvent::JoinFailed { reason } => {
-                for waiter in self.join_waiters.drain(..) {
-                    let _ = waiter.send(Err(reason.clone()));
-                }
-            }
-            MembershipEvent::Left => {
-                for waiter in self.leave_waiters.drain(..) {
-                    let _ = waiter.send(Ok(()));
-                }
-                if let Some(shutdown) = self.shutdown.as_mut() {
-                    shutdown.done = true;
-                }
-            }
-            _ => {}
+            let Some(event) = self.pending.settle(event) else { continue };
+            // This driver's receivers drop the newest event when full (not counted: its
+            // DriverStats has no field for it).
+            self.event_feeds.offer(&event);
         }
     }
 }

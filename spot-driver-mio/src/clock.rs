@@ -1,32 +1,28 @@
-//! Conversion between the system's monotonic clock and spot-proto's virtual [`Instant`].
-
-use core::time::Duration;
+//! The system's monotonic clock against spot-proto's [`Instant`], through a
+//! [`ClockAnchor`](spot_proto::host::ClockAnchor).
 
 use spot_proto::Instant;
+use spot_proto::host::ClockAnchor;
 
-/// A base taken at start: spot-proto instants are nanoseconds since it.
+/// The anchor taken at start: spot-proto instants are nanoseconds since it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Clock {
-    base: std::time::Instant,
+    anchor: ClockAnchor,
 }
-
-/// A deadline far enough away to mean "never".
-const NEVER: Duration = Duration::from_secs(86_400 * 365);
 
 impl Clock {
     /// A clock whose origin is now.
     pub(crate) fn start() -> Self {
-        Clock { base: std::time::Instant::now() }
+        Clock { anchor: ClockAnchor::new(std::time::Instant::now()) }
     }
 
     /// Now, as a spot-proto instant.
     pub(crate) fn now(&self) -> Instant {
-        Instant::from_nanos(u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX))
+        self.anchor.instant(std::time::Instant::now())
     }
 
     /// A spot-proto instant as a system deadline (far in the future for [`Instant::MAX`]).
     pub(crate) fn deadline(&self, at: Instant) -> std::time::Instant {
-        let latest = std::time::Instant::now() + NEVER;
-        self.base.checked_add(at.since_origin()).map_or(latest, |t| t.min(latest))
+        self.anchor.deadline(at, std::time::Instant::now())
     }
 }

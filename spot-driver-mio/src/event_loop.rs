@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -10,7 +10,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Interest, Registry, Token};
-use spot_proto::node::{ConnectionId, Delivery, Node, NodeConfig, NodeEvent, NodeOutput};
+use spot_proto::host::defaults::{FEED_SLICE, LINGER, MAX_DATAGRAM, READ_CHUNK};
+use spot_proto::host::{Message, endpoint_of, pick_udp_socket};
+use spot_proto::node::{ConnectionId, Node, NodeConfig, NodeEvent, NodeOutput};
 use spot_proto::{Endpoint, Instant};
 
 use crate::bind::{self, Bound};
@@ -18,41 +20,11 @@ use crate::clock::Clock;
 use crate::error::BindError;
 use crate::stats::DriverStats;
 
-/// Bytes read from a socket at a time (the buffer is reused across reads).
-const READ_CHUNK: usize = 64 * 1024;
-/// Bytes of a read handed to the node at once.
-const FEED_SLICE: usize = 8 * 1024;
 /// Chunks one vectored write hands the socket at most.
 const MAX_IOVECS: usize = 64;
-/// Largest UDP datagram.
-const MAX_DATAGRAM: usize = 65_536;
 /// The write window the driver sets when the config has none: the node hands out at most this
 /// many unconfirmed bytes per connection, and keeps the rest where its high-water mark applies.
 const DEFAULT_WRITE_WINDOW: usize = 1 << 20;
-/// How long a closed connection may take to write out what was queued before it is cut.
-const LINGER: Duration = Duration::from_secs(10);
-
-/// One message delivered to this node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The topic it was published on.
-    pub topic: spot_proto::wire::spot::Topic,
-    /// The payload, exactly as published.
-    pub payload: Bytes,
-}
-
-impl Message {
-    /// The topic's name.
-    pub fn topic(&self) -> &str {
-        self.topic.as_str()
-    }
-}
-
-impl From<Delivery> for Message {
-    fn from(delivery: Delivery) -> Self {
-        Message { topic: delivery.topic, payload: delivery.payload }
-    }
-}
 
 /// What a token of the range stands for.
 #[derive(Clone, Copy, Debug)]
@@ -206,6 +178,11 @@ impl SpotLoop {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// A spot-proto instant as a system deadline on this loop's clock.
+    pub(crate) fn deadline_of(&self, at: Instant) -> std::time::Instant {
+        self.clock.deadline(at)
     }
 
     /// How long the caller's poll may wait: until [`SpotLoop::next_deadline`], `None` if
@@ -363,9 +340,8 @@ impl SpotLoop {
             match socket.recv_from(&mut self.datagram_buffer) {
                 Ok((len, from)) => {
                     let datagram = Bytes::copy_from_slice(&self.datagram_buffer[..len]);
-                    let from = Endpoint::tcp(from.ip().to_canonical(), from.port());
                     let now = self.clock.now();
-                    self.node.handle_datagram(now, from, datagram);
+                    self.node.handle_datagram(now, endpoint_of(from), datagram);
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -589,10 +565,5 @@ fn udp_socket_for(
     to: IpAddr,
     port: Option<u16>,
 ) -> Option<&UdpSocket> {
-    let local = |s: &UdpSocket| s.local_addr().ok();
-    let family = |address: SocketAddr| address.ip().is_ipv4() == to.to_canonical().is_ipv4();
-    let same_family = || sockets.iter().map(|(_, s)| s).filter(|s| local(s).is_some_and(family));
-    same_family()
-        .find(|s| port.is_some() && local(s).map(|a| a.port()) == port)
-        .or_else(|| same_family().next())
+    pick_udp_socket(sockets.iter().map(|(_, s)| (s, s.local_addr().ok())), to, port)
 }

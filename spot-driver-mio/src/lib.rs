@@ -55,7 +55,8 @@ mod stats;
 
 pub use blocking::{EventReceiver, SpotBuilder, SpotNode};
 pub use error::{BindError, SHUT_DOWN};
-pub use event_loop::{Message, SpotLoop};
+pub use event_loop::SpotLoop;
+pub use spot_proto::host::Message;
 pub use stats::DriverStats;
 
 pub use mio;

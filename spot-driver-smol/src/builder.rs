@@ -4,20 +4,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use smol::channel;
+use spot_proto::Endpoint;
+use spot_proto::host::defaults::WRITE_WINDOW;
+use spot_proto::host::{DriverCounters, DriverSettings, NodeInfo, advertise_with_port};
 use spot_proto::node::{Node, NodeConfig};
-use spot_proto::{Endpoint, Host};
 
 use crate::bind::{self, Bound};
 use crate::clock::Clock;
-use crate::driver::{Driver, NodeInfo, Settings, Shared};
+use crate::driver::{Driver, Shared};
 use crate::error::BindError;
 use crate::handle::SpotNode;
-use crate::stats::Counters;
 use crate::stream::Feed;
-
-/// Bytes of writes in flight per connection before the node waits for the writer (see
-/// `NodeConfig::write_window`; a configured window wins).
-const WRITE_WINDOW: usize = 256 << 10;
 
 /// Builds a [`SpotNode`]: a [`NodeConfig`], the endpoints to bind, and the driver's bounds.
 ///
@@ -37,24 +34,14 @@ const WRITE_WINDOW: usize = 256 << 10;
 pub struct SpotBuilder {
     config: NodeConfig,
     binds: Vec<Endpoint>,
-    settings: Settings,
+    settings: DriverSettings,
 }
 
 impl SpotBuilder {
     /// A builder with `config` and no endpoint bound.
     pub fn new(config: NodeConfig) -> Self {
-        let connect_timeout = config.handshake_timeout;
-        SpotBuilder {
-            config,
-            binds: Vec::new(),
-            settings: Settings {
-                stream_capacity: 4096,
-                inbox_capacity: 65_536,
-                event_capacity: 1024,
-                max_pending_write: 64 << 20,
-                connect_timeout,
-            },
-        }
+        let settings = DriverSettings::new(&config);
+        SpotBuilder { config, binds: Vec::new(), settings }
     }
 
     /// Binds an endpoint at start: `tcp://host:port` (TCP listener and UDP socket on the same
@@ -117,30 +104,17 @@ impl SpotBuilder {
             Bound::Tcp { endpoint, .. } => endpoint.port(),
             Bound::Inproc { .. } => None,
         });
-        if let (Some(advertise @ Endpoint::Tcp { port: 0, .. }), Some(port)) =
-            (&config.advertise, first_tcp_port)
-        {
-            config.advertise = Some(advertise.with_port(port));
-        }
-        if let Some(Endpoint::Tcp { host: Host::Any, .. }) = &config.advertise {
-            return Err(BindError::Node(spot_proto::NodeError::InvalidArgument(
-                "the advertised endpoint must name a host, not `*`",
-            )));
-        }
+        config.advertise = advertise_with_port(config.advertise.take(), first_tcp_port)?;
         // Backpressure: the node hands out at most this much per connection until the writer
         // confirms it, so a peer that stops reading fills the node's queue, where the send
         // high-water mark counts (and drops) data, instead of this driver's buffers.
         config.write_window.get_or_insert(WRITE_WINDOW);
         let clock = Clock::start();
         let node = Node::new(config, clock.now());
-        let info = NodeInfo {
-            id: node.id().clone(),
-            advertised: node.advertised().cloned(),
-            bound: vec![],
-        };
+        let info = NodeInfo::of(&node);
         let shared = Arc::new(Shared {
             info: RwLock::new(info),
-            counters: Counters::default(),
+            counters: DriverCounters::default(),
             settings: settings.clone(),
         });
         let (commands, command_receiver) = channel::unbounded();

@@ -7,70 +7,57 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::UdpSocket;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use smol::Async;
 use smol::channel::{self, Receiver, Sender};
-use spot_proto::node::{ConnectionId, Node, NodeEvent, NodeOutput, OperationId, SyncReport};
+use spot_proto::host::defaults::FEED_SLICE;
+use spot_proto::host::endpoint::inproc_source;
+use spot_proto::host::{
+    DriverCounters, DriverSettings, EventFeeds, Message, NodeInfo, Pending, Reply, Subscriptions,
+    Target,
+};
+use spot_proto::node::{ConnectionId, Node, NodeEvent, NodeOutput, SyncReport};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::NodeId;
-use spot_proto::{Endpoint, Host, Instant, NodeError};
+use spot_proto::{Endpoint, Instant, NodeError};
 
 use crate::bind::Bound;
 use crate::clock::Clock;
 use crate::error::BindError;
 use crate::inproc;
 use crate::io::{self, ConnectionIo, IoEvent, Transport};
-use crate::stats::Counters;
-use crate::stream::{Feed, Message, Offer};
+use crate::stream::Feed;
 
 /// A user call, run on the driver task with the node at hand.
 pub(crate) type Call = Box<dyn FnOnce(&mut Driver) + Send>;
 /// Where a long operation's answer goes.
 pub(crate) type Answer<T> = Sender<Result<T, NodeError>>;
 
+/// A one-shot answer to a waiting handle (a channel of one slot).
+#[derive(Debug)]
+pub(crate) struct Waiter<T>(pub(crate) Sender<T>);
+
+impl<T> Reply<T> for Waiter<T> {
+    fn reply(self, value: T) {
+        let _ = self.0.try_send(value);
+    }
+}
+
+/// Who waits for what: operations, join and leave, shutdown.
+pub(crate) type Waiters =
+    Pending<Waiter<Result<SyncReport, NodeError>>, Waiter<Result<(), NodeError>>, Waiter<()>>;
+
 /// Inputs taken per wake-up before outputs are drained.
 const BATCH: usize = 256;
-/// Bytes of a read handed to the node at once (zero-copy slices of the read buffer).
-const FEED_SLICE: usize = 8 * 1024;
 /// Slots of the channel the socket tasks feed (readers wait when it is full).
 const IO_CHANNEL: usize = 1024;
-/// Time allowed beyond the membership's leave grace for the Left event at shutdown.
-const LEAVE_SLACK: Duration = Duration::from_millis(500);
-
-/// Tunables of the driver (not of the protocol: those are in `NodeConfig`).
-#[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) stream_capacity: usize,
-    pub(crate) inbox_capacity: usize,
-    pub(crate) event_capacity: usize,
-    pub(crate) max_pending_write: usize,
-    pub(crate) connect_timeout: Duration,
-}
-
-/// What the node is, as the handles see it without asking the driver task.
-#[derive(Clone, Debug)]
-pub(crate) struct NodeInfo {
-    pub(crate) id: NodeId,
-    pub(crate) advertised: Option<Endpoint>,
-    pub(crate) bound: Vec<Endpoint>,
-}
 
 /// State shared by the driver task and the handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) info: RwLock<NodeInfo>,
-    pub(crate) counters: Counters,
-    pub(crate) settings: Settings,
-}
-
-/// A graceful shutdown in progress.
-#[derive(Debug)]
-struct Shutdown {
-    deadline: std::time::Instant,
-    waiters: Vec<Sender<()>>,
-    done: bool,
+    pub(crate) counters: DriverCounters,
+    pub(crate) settings: DriverSettings,
 }
 
 /// What woke the driver task.
@@ -96,17 +83,13 @@ pub(crate) struct Driver {
     inproc_names: Vec<String>,
     /// Listener and UDP receiver tasks: cancelled when the driver stops.
     tasks: Vec<smol::Task<()>>,
-    /// Exact subscriptions' streams, by topic.
-    pub(crate) exact: HashMap<String, Feed<Message>>,
-    /// Pattern subscriptions' streams, in the node's pattern order.
-    pub(crate) patterns: Vec<Feed<Message>>,
+    /// The subscriptions' streams.
+    pub(crate) subscriptions: Subscriptions<Feed<Message>>,
     inbox: Feed<Message>,
-    pub(crate) events: Vec<Feed<NodeEvent>>,
-    pub(crate) membership_events: Vec<Feed<MembershipEvent>>,
-    pub(crate) operations: HashMap<OperationId, Answer<SyncReport>>,
-    pub(crate) join_waiters: Vec<Answer<()>>,
-    pub(crate) leave_waiters: Vec<Answer<()>>,
-    shutdown: Option<Shutdown>,
+    /// The event streams.
+    pub(crate) event_feeds: EventFeeds<Feed<NodeEvent>, Feed<MembershipEvent>>,
+    /// Who waits for what.
+    pub(crate) pending: Waiters,
     /// A stream filled past half, or a batch hit its bound: let other tasks run.
     yield_soon: bool,
 }
@@ -134,15 +117,10 @@ impl Driver {
             udp: Vec::new(),
             inproc_names: Vec::new(),
             tasks: Vec::new(),
-            exact: HashMap::new(),
-            patterns: Vec::new(),
+            subscriptions: Subscriptions::new(),
             inbox,
-            events: Vec::new(),
-            membership_events: Vec::new(),
-            operations: HashMap::new(),
-            join_waiters: Vec::new(),
-            leave_waiters: Vec::new(),
-            shutdown: None,
+            event_feeds: EventFeeds::new(),
+            pending: Pending::new(),
             yield_soon: false,
         }
     }
@@ -183,39 +161,20 @@ impl Driver {
 
     /// Publishes the node's identity to the handles.
     fn refresh_info(&self) {
-        let info = NodeInfo {
-            id: self.node.id().clone(),
-            advertised: self.node.advertised().cloned(),
-            bound: self.node.bound().cloned().collect(),
-        };
+        let info = NodeInfo::of(&self.node);
         *self.shared.info.write().unwrap_or_else(PoisonError::into_inner) = info;
     }
 
     /// Starts a graceful shutdown (leave the cluster, then stop); `waiter` hears when it is done.
     pub(crate) fn begin_shutdown(&mut self, waiter: Option<Sender<()>>) {
-        if let Some(shutdown) = self.shutdown.as_mut() {
-            shutdown.waiters.extend(waiter);
-            return;
-        }
         let now = self.clock.now();
-        let joined = self.node.membership().is_some_and(|m| m.is_joined());
-        let leaving = joined && self.node.leave(now).is_ok();
-        let grace = if leaving {
-            self.node.config().swim.leave_grace + LEAVE_SLACK
-        } else {
-            Duration::ZERO
-        };
-        self.shutdown = Some(Shutdown {
-            deadline: std::time::Instant::now() + grace,
-            waiters: waiter.into_iter().collect(),
-            done: !leaving,
-        });
+        self.pending.begin_shutdown(&mut self.node, now, waiter.map(Waiter));
     }
 
     /// The driver task's loop; returns when the node has shut down.
     pub(crate) async fn run(mut self) {
         loop {
-            if self.shutdown.as_ref().is_some_and(|s| s.done) {
+            if self.pending.is_stopped() {
                 break;
             }
             let deadline = self.next_deadline();
@@ -298,12 +257,7 @@ impl Driver {
     }
 
     fn next_deadline(&self) -> Option<std::time::Instant> {
-        let node = self.node.poll_timeout().map(|t| self.clock.deadline(t));
-        let stop = self.shutdown.as_ref().map(|s| s.deadline);
-        match (node, stop) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.pending.deadline(self.node.poll_timeout()).map(|t| self.clock.deadline(t))
     }
 
     fn on_timer(&mut self) {
@@ -311,11 +265,7 @@ impl Driver {
         if self.node.poll_timeout().is_some_and(|t| t <= now) {
             self.node.handle_timeout(now);
         }
-        if let Some(shutdown) = self.shutdown.as_mut()
-            && shutdown.deadline <= std::time::Instant::now()
-        {
-            shutdown.done = true;
-        }
+        self.pending.on_time(now);
     }
 
     /// One socket event, handed to the node.
@@ -386,7 +336,7 @@ impl Driver {
                     if let Some(io) = self.conns.remove(&conn) {
                         io.abort();
                     }
-                    Counters::bump(&self.shared.counters.slow_connections_cut);
+                    DriverCounters::bump(&self.shared.counters.slow_connections_cut);
                     tracing::warn!(conn = conn.0, "peer is not reading: connection cut");
                     let now = self.clock.now();
                     self.node.handle_closed(now, conn);
@@ -402,14 +352,14 @@ impl Driver {
     }
 
     fn dial(&mut self, conn: ConnectionId, to: Endpoint) {
-        match to {
-            Endpoint::Tcp { .. } => {
+        match Target::dial(&to) {
+            Target::Addr(_) | Target::Resolve { .. } | Target::Unroutable => {
                 let timeout = self.shared.settings.connect_timeout;
                 smol::spawn(io::dial_tcp(conn, to, timeout, self.io_sender.clone())).detach();
             }
-            Endpoint::Inproc(name) => {
+            Target::Inproc(name) => {
                 let (ours, theirs) = Transport::inproc_pair();
-                let accepted = inproc::lookup(&name)
+                let accepted = inproc::lookup(name)
                     .is_some_and(|listener| listener.try_send(IoEvent::Accepted(theirs)).is_ok());
                 self.deferred.push_back(if accepted {
                     IoEvent::Connected(conn, ours)
@@ -421,21 +371,21 @@ impl Driver {
     }
 
     fn send_datagram(&mut self, to: &Endpoint, payload: Bytes) {
-        let sent = match to {
-            Endpoint::Inproc(name) => match (inproc::lookup(name), self.inproc_source()) {
-                (Some(listener), Some(from)) => {
-                    listener.try_send(IoEvent::Datagram(from, payload)).is_ok()
+        let advertised = self.node.advertised().and_then(Endpoint::port);
+        let sent = match Target::dial(to) {
+            Target::Inproc(name) => {
+                let from = inproc_source(self.node.advertised(), &self.inproc_names);
+                match (inproc::lookup(name), from) {
+                    (Some(listener), Some(from)) => {
+                        listener.try_send(IoEvent::Datagram(from, payload)).is_ok()
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
-            Endpoint::Tcp { host: Host::Ip(ip), port } => {
-                let advertised = self.node.advertised().and_then(Endpoint::port);
-                io::udp_socket_for(&self.udp, *ip, advertised)
-                    .is_some_and(|socket| socket.get_ref().send_to(&payload, (*ip, *port)).is_ok())
             }
-            Endpoint::Tcp { host: Host::Name(_), .. } => {
+            Target::Addr(address) => io::udp_socket_for(&self.udp, address.ip(), advertised)
+                .is_some_and(|socket| socket.get_ref().send_to(&payload, address).is_ok()),
+            Target::Resolve { .. } => {
                 let (to, sockets) = (to.clone(), self.udp.clone());
-                let advertised = self.node.advertised().and_then(Endpoint::port);
                 smol::spawn(async move {
                     let Ok(addresses) = io::addresses(&to).await else { return };
                     if let Some(address) = addresses.first()
@@ -447,99 +397,35 @@ impl Driver {
                 .detach();
                 true
             }
-            Endpoint::Tcp { host: Host::Any, .. } => false,
+            Target::Unroutable => false,
         };
         if !sent {
-            Counters::bump(&self.shared.counters.datagrams_dropped);
-        }
-    }
-
-    /// The endpoint our inproc datagrams come from.
-    fn inproc_source(&self) -> Option<Endpoint> {
-        match self.node.advertised() {
-            Some(advertised @ Endpoint::Inproc(_)) => Some(advertised.clone()),
-            _ => self.inproc_names.first().map(|name| Endpoint::Inproc(name.clone())),
+            DriverCounters::bump(&self.shared.counters.datagrams_dropped);
         }
     }
 
     /// Routes every delivery to the streams of the subscriptions it matched (once each); what
     /// matched a subscription without a live stream goes once to the `recv` queue.
     fn dispatch_deliveries(&mut self) {
+        let counters = &self.shared.counters;
         while let Some(delivery) = self.node.recv() {
-            let message = Message { topic: delivery.topic, payload: delivery.payload };
-            let mut orphan = !delivery.exact && delivery.patterns.is_empty();
-            let counters = &self.shared.counters;
-            if delivery.exact {
-                let feed = self.exact.get(message.topic.as_str());
-                orphan |= !offer_to(feed, &message, counters, &mut self.yield_soon);
-            }
-            for index in delivery.patterns {
-                let feed = self.patterns.get(index);
-                orphan |= !offer_to(feed, &message, counters, &mut self.yield_soon);
-            }
-            if orphan {
-                match self.inbox.offer(message) {
-                    Offer::Dropped => Counters::bump(&self.shared.counters.inbox_dropped),
-                    Offer::Queued => self.yield_soon |= self.inbox.is_pressed(),
-                    Offer::Closed => {}
-                }
-            }
+            let routed = self.subscriptions.route(delivery, &self.inbox);
+            DriverCounters::add(&counters.stream_dropped, routed.stream_dropped);
+            DriverCounters::add(&counters.inbox_dropped, u64::from(routed.inbox_dropped));
+            self.yield_soon |= routed.pressed;
         }
     }
 
     /// Finishes waiting calls and feeds the event streams.
     fn dispatch_events(&mut self) {
-        let mut offered = false;
         while let Some(event) = self.node.poll_event() {
-            if let NodeEvent::OperationFinished { op, result } = event {
-                if let Some(waiter) = self.operations.remove(&op) {
-                    let _ = waiter.try_send(result);
-                }
-                continue;
-            }
-            if let NodeEvent::Membership(membership) = &event {
-                self.on_membership(membership);
-                for feed in &self.membership_events {
-                    if feed.offer(membership.clone()) == Offer::Dropped {
-                        Counters::bump(&self.shared.counters.events_dropped);
-                    }
-                }
-            }
-            for feed in &self.events {
-                if feed.offer(event.clone()) == Offer::Dropped {
-                    Counters::bump(&self.shared.counters.events_dropped);
-                }
-            }
-            offered = true;
-        }
-        if offered {
-            self.events.retain(|f| !f.is_closed());
-            self.membership_events.retain(|f| !f.is_closed());
-        }
-    }
-
-    fn on_membership(&mut self, event: &MembershipEvent) {
-        match event {
-            MembershipEvent::Joined => {
+            if let NodeEvent::Membership(MembershipEvent::Joined) = &event {
+                // Before the join's callers hear of it, so they see the node's new identity.
                 self.refresh_info();
-                for waiter in self.join_waiters.drain(..) {
-                    let _ = waiter.try_send(Ok(()));
-                }
             }
-            MembershipEvent::JoinFailed { reason } => {
-                for waiter in self.join_waiters.drain(..) {
-                    let _ = waiter.try_send(Err(reason.clone()));
-                }
-            }
-            MembershipEvent::Left => {
-                for waiter in self.leave_waiters.drain(..) {
-                    let _ = waiter.try_send(Ok(()));
-                }
-                if let Some(shutdown) = self.shutdown.as_mut() {
-                    shutdown.done = true;
-                }
-            }
-            _ => {}
+            let Some(event) = self.pending.settle(event) else { continue };
+            let dropped = self.event_feeds.offer(&event);
+            DriverCounters::add(&self.shared.counters.events_dropped, dropped);
         }
     }
 
@@ -556,32 +442,10 @@ impl Driver {
         for name in &self.inproc_names {
             inproc::unregister(name, &self.io_sender);
         }
-        let waiters = self.shutdown.take().map(|s| s.waiters).unwrap_or_default();
+        let waiters = self.pending.take_shutdown_waiters();
         drop(self);
         for waiter in waiters {
-            let _ = waiter.try_send(());
+            waiter.reply(());
         }
-    }
-}
-
-/// Offers a message to a subscription's stream; `false` if it has no live stream. Notes in
-/// `pressed` when the stream is filling up.
-fn offer_to(
-    feed: Option<&Feed<Message>>,
-    message: &Message,
-    counters: &Counters,
-    pressed: &mut bool,
-) -> bool {
-    let Some(feed) = feed.filter(|f| !f.is_closed()) else { return false };
-    match feed.offer(message.clone()) {
-        Offer::Queued => {
-            *pressed |= feed.is_pressed();
-            true
-        }
-        Offer::Dropped => {
-            Counters::bump(&counters.stream_dropped);
-            true
-        }
-        Offer::Closed => false,
     }
 }

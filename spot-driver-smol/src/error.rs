@@ -4,10 +4,9 @@ use std::io;
 
 use spot_proto::{Endpoint, NodeError};
 
-/// The error every verb returns once the node has shut down (its driver task ended).
-///
-/// It is [`NodeError::Shutdown`] (ESHUTDOWN).
-pub const SHUT_DOWN: NodeError = NodeError::Shutdown;
+/// The error every verb returns once the node has shut down (its driver task ended):
+/// [`NodeError::Shutdown`] (ESHUTDOWN), shared by every driver.
+pub use spot_proto::host::SHUT_DOWN;
 
 /// Why an endpoint could not be bound.
 #[derive(Debug, thiserror::Error)]

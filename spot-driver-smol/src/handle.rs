@@ -7,15 +7,16 @@ use bytes::Bytes;
 use smol::channel::{self, Receiver, Sender, TryRecvError};
 use spot_proto::node::{NodeConfig, NodeEvent, NodeStats, PeerStats, SyncReport, TopicInfo};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::{MemberInfo, NodeId, Tag};
+use spot_proto::wire::spot::{MemberInfo, NodeId};
 use spot_proto::{Endpoint, NodeError};
 
 use crate::bind;
 use crate::builder::SpotBuilder;
-use crate::driver::{Answer, Call, Driver, Shared};
+use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure, verbs};
+
+use crate::driver::{Answer, Call, Driver, Shared, Waiter};
 use crate::error::{BindError, SHUT_DOWN};
-use crate::stats::{Counters, DriverStats};
-use crate::stream::{EventStream, Message, Subscription, within};
+use crate::stream::{EventStream, Subscription, within};
 
 /// An async handle over one SPOT node: `Send + Sync`, and cheap to clone (an `Arc`).
 ///
@@ -153,10 +154,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            d.node.subscribe(now, &topic)?;
-            let (feed, subscription) = Subscription::new(topic.clone(), capacity);
-            d.exact.insert(topic, feed);
-            Ok(subscription)
+            let open = || Subscription::new(topic.clone(), capacity);
+            d.subscriptions.subscribe(&mut d.node, now, &topic, open)
         })
         .await?
     }
@@ -166,9 +165,7 @@ impl SpotNode {
         let topic = topic.to_owned();
         self.call(move |d| {
             let now = d.now();
-            d.node.unsubscribe(now, &topic)?;
-            d.exact.remove(&topic);
-            Ok(())
+            d.subscriptions.unsubscribe(&mut d.node, now, &topic)
         })
         .await?
     }
@@ -180,11 +177,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            let index = d.node.subscribe_pattern(now, &pattern)?;
-            let (feed, subscription) = Subscription::new(pattern, capacity);
-            let at = index.min(d.patterns.len());
-            d.patterns.insert(at, feed);
-            Ok(subscription)
+            let open = || Subscription::new(pattern.clone(), capacity);
+            d.subscriptions.subscribe_pattern(&mut d.node, now, &pattern, open)
         })
         .await?
     }
@@ -193,13 +187,8 @@ impl SpotNode {
     pub async fn unsubscribe_pattern(&self, pattern: &str) -> Result<(), NodeError> {
         let pattern = pattern.to_owned();
         self.call(move |d| {
-            let at = d.node.patterns().iter().position(|p| p.as_str() == pattern);
             let now = d.now();
-            d.node.unsubscribe_pattern(now, &pattern)?;
-            if let Some(at) = at.filter(|at| *at < d.patterns.len()) {
-                d.patterns.remove(at);
-            }
-            Ok(())
+            d.subscriptions.unsubscribe_pattern(&mut d.node, now, &pattern)
         })
         .await?
     }
@@ -226,7 +215,7 @@ impl SpotNode {
         let call: Call = Box::new(move |d| {
             let now = d.now();
             if d.node.publish(now, &topic, payload).is_err() {
-                Counters::bump(&d.shared.counters.publish_errors);
+                DriverCounters::bump(&d.shared.counters.publish_errors);
             }
         });
         self.inner.commands.try_send(call).map_err(|_| SHUT_DOWN)
@@ -241,15 +230,15 @@ impl SpotNode {
 
     /// [`SpotNode::recv`] within `timeout`: `Timeout` (ETIMEDOUT) if nothing came.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Message, NodeError> {
-        within(timeout, self.recv()).await.ok_or(NodeError::Timeout)?
+        within(timeout, self.recv()).await.ok_or(RecvFailure::TimedOut.node_error())?
     }
 
     /// A waiting message, or `WouldBlock` (EAGAIN) at once.
     pub fn try_recv(&self) -> Result<Message, NodeError> {
         match self.inner.inbox.try_recv() {
             Ok(message) => Ok(message),
-            Err(TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(TryRecvError::Closed) => Err(SHUT_DOWN),
+            Err(TryRecvError::Empty) => Err(RecvFailure::Empty.node_error()),
+            Err(TryRecvError::Closed) => Err(RecvFailure::Closed.node_error()),
         }
     }
 
@@ -263,7 +252,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_add(now, peer)?;
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Waiter(answer));
             Ok(())
         })
         .await
@@ -287,7 +276,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_sync(now, timeout);
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Waiter(answer));
             Ok(())
         })
         .await
@@ -320,7 +309,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.join(now, &seeds)?;
-            d.join_waiters.push(answer);
+            d.pending.join(Waiter(answer));
             Ok(())
         })
         .await
@@ -332,7 +321,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.leave(now)?;
-            d.leave_waiters.push(answer);
+            d.pending.leave(Waiter(answer));
             Ok(())
         })
         .await
@@ -340,8 +329,7 @@ impl SpotNode {
 
     /// Sets one of this node's membership tags: `InvalidTag` (EINVAL) if too large.
     pub async fn update_tag(&self, key: &str, value: &str) -> Result<(), NodeError> {
-        let tag = Tag::copy_from_strs(key, value)
-            .map_err(|error| NodeError::InvalidTag(error.to_string()))?;
+        let tag = verbs::tag(key, value)?;
         self.call(move |d| {
             let now = d.now();
             d.node.update_tag(now, tag)
@@ -361,13 +349,7 @@ impl SpotNode {
 
     /// The other members this node knows (any state), in the membership table's order.
     pub async fn members(&self) -> Result<Vec<MemberInfo>, NodeError> {
-        self.call(|d| {
-            d.node
-                .membership()
-                .map(|m| m.members().map(|member| member.to_info()).collect())
-                .unwrap_or_default()
-        })
-        .await
+        self.call(|d| verbs::members(&d.node)).await
     }
 
     /// The members with tag `key` (and `value`, when given).
@@ -377,13 +359,7 @@ impl SpotNode {
         value: Option<&str>,
     ) -> Result<Vec<NodeId>, NodeError> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
-        self.call(move |d| {
-            d.node
-                .membership()
-                .map(|m| m.nodes_with_tag(&key, value.as_deref()))
-                .unwrap_or_default()
-        })
-        .await
+        self.call(move |d| verbs::nodes_with_tag(&d.node, &key, value.as_deref())).await
     }
 
     /// A stream of every node event from now on (topics found and lost, peers, membership).
@@ -391,7 +367,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.events.push(feed);
+            d.event_feeds.add_events(feed);
             stream
         })
         .await
@@ -402,7 +378,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.membership_events.push(feed);
+            d.event_feeds.add_membership(feed);
             stream
         })
         .await

@@ -15,19 +15,15 @@ use smol::Async;
 use smol::channel::{self, Receiver, Sender};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
+use spot_proto::Endpoint;
+use spot_proto::host::defaults::{LINGER, MAX_DATAGRAM, READ_CHUNK};
+use spot_proto::host::{Target, endpoint_of, pick_udp_socket};
 use spot_proto::node::ConnectionId;
-use spot_proto::{Endpoint, Host};
 
 use crate::stream::within;
 
-/// Bytes a reader asks the socket for at a time.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Chunks one vectored write hands the socket at most.
 const MAX_IOVECS: usize = 256;
-/// Largest UDP datagram.
-const MAX_DATAGRAM: usize = 65_536;
-/// How long a closed connection may take to write out what was queued before it is cut.
-const LINGER: Duration = Duration::from_secs(10);
 
 /// What the socket tasks tell the driver task.
 #[derive(Debug)]
@@ -271,13 +267,13 @@ async fn write_some(
 
 /// The socket addresses of a TCP endpoint (names resolve on smol's blocking pool).
 pub(crate) async fn addresses(to: &Endpoint) -> std::io::Result<Vec<SocketAddr>> {
-    match to {
-        Endpoint::Tcp { host: Host::Ip(ip), port } => Ok(vec![SocketAddr::new(*ip, *port)]),
-        Endpoint::Tcp { host: Host::Name(name), port } => {
-            let (name, port) = (name.clone(), *port);
+    match Target::dial(to) {
+        Target::Addr(address) => Ok(vec![address]),
+        Target::Resolve { name, port } => {
+            let name = name.to_owned();
             smol::unblock(move || Ok((name.as_str(), port).to_socket_addrs()?.collect())).await
         }
-        _ => Err(std::io::ErrorKind::InvalidInput.into()),
+        Target::Inproc(_) | Target::Unroutable => Err(std::io::ErrorKind::InvalidInput.into()),
     }
 }
 
@@ -324,11 +320,6 @@ pub(crate) async fn accept_loop(listener: TcpListener, events: Sender<IoEvent>) 
     }
 }
 
-/// The endpoint a datagram came from: `tcp://ip:port`, SWIM's port being the TCP port.
-pub(crate) fn endpoint_of(address: SocketAddr) -> Endpoint {
-    Endpoint::tcp(address.ip().to_canonical(), address.port())
-}
-
 /// Receives datagrams until the driver goes away.
 pub(crate) async fn udp_loop(socket: Arc<Async<UdpSocket>>, events: Sender<IoEvent>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
@@ -355,14 +346,5 @@ pub(crate) fn udp_socket_for(
     to: IpAddr,
     port: Option<u16>,
 ) -> Option<&Arc<Async<UdpSocket>>> {
-    let family = |s: &&Arc<Async<UdpSocket>>| {
-        s.get_ref()
-            .local_addr()
-            .is_ok_and(|local| local.ip().is_ipv4() == to.to_canonical().is_ipv4())
-    };
-    let preferred = sockets
-        .iter()
-        .filter(family)
-        .find(|s| port.is_some() && s.get_ref().local_addr().ok().map(|a| a.port()) == port);
-    preferred.or_else(|| sockets.iter().find(family))
+    pick_udp_socket(sockets.iter().map(|s| (s, s.get_ref().local_addr().ok())), to, port)
 }

@@ -70,13 +70,12 @@ mod error;
 mod handle;
 mod inproc;
 mod io;
-mod stats;
 mod stream;
 
 pub use builder::SpotBuilder;
 pub use error::{BindError, SHUT_DOWN};
 pub use handle::SpotNode;
-pub use stats::DriverStats;
-pub use stream::{EventStream, Message, Subscription};
+pub use spot_proto::host::{DriverStats, Message};
+pub use stream::{EventStream, Subscription};
 
 pub use spot_proto;

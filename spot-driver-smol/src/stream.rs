@@ -9,27 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_core::Stream;
 use smol::channel::{self, Receiver, Sender, TryRecvError, TrySendError};
 use spot_proto::NodeError;
-use spot_proto::wire::spot::Topic;
-
-/// One published message, as delivered to this node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The topic it was published on.
-    pub topic: Topic,
-    /// The payload, exactly as published (a zero-copy slice of a read buffer).
-    pub payload: Bytes,
-}
-
-impl Message {
-    /// The topic's name.
-    pub fn topic(&self) -> &str {
-        self.topic.as_str()
-    }
-}
+use spot_proto::host::{self, Message, Offer, RecvFailure};
 
 /// `future`, or `None` once `timeout` passed.
 pub(crate) async fn within<T>(timeout: Duration, future: impl Future<Output = T>) -> Option<T> {
@@ -47,17 +30,6 @@ pub(crate) struct Feed<T> {
     dropped: Arc<AtomicU64>,
 }
 
-/// What [`Feed::offer`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Offer {
-    /// Queued for the reader.
-    Queued,
-    /// The stream was full: dropped and counted.
-    Dropped,
-    /// The reader is gone.
-    Closed,
-}
-
 impl<T> Feed<T> {
     /// A feed and its reader's receiver, holding at most `capacity` items.
     pub(crate) fn channel(capacity: usize) -> (Feed<T>, Receiver<T>, Arc<AtomicU64>) {
@@ -65,9 +37,10 @@ impl<T> Feed<T> {
         let dropped = Arc::new(AtomicU64::new(0));
         (Feed { sender, dropped: Arc::clone(&dropped) }, receiver, dropped)
     }
+}
 
-    /// Offers `item` without waiting.
-    pub(crate) fn offer(&self, item: T) -> Offer {
+impl<T> host::Feed<T> for Feed<T> {
+    fn offer(&self, item: T) -> Offer {
         match self.sender.try_send(item) {
             Ok(()) => Offer::Queued,
             Err(TrySendError::Full(_)) => {
@@ -78,13 +51,11 @@ impl<T> Feed<T> {
         }
     }
 
-    /// Whether the stream is more than half full (the reader should get a turn soon).
-    pub(crate) fn is_pressed(&self) -> bool {
+    fn is_pressed(&self) -> bool {
         self.sender.capacity().is_some_and(|capacity| self.sender.len() * 2 > capacity)
     }
 
-    /// Whether the reader is gone.
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
 }
@@ -127,8 +98,8 @@ impl Subscription {
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Message, NodeError> {
         match within(timeout, self.receiver.recv()).await {
             Some(Ok(message)) => Ok(message),
-            Some(Err(_)) => Err(NodeError::NotSubscribed(self.name.clone())),
-            None => Err(NodeError::Timeout),
+            Some(Err(_)) => Err(RecvFailure::Closed.subscription_error(&self.name)),
+            None => Err(RecvFailure::TimedOut.subscription_error(&self.name)),
         }
     }
 
@@ -137,8 +108,8 @@ impl Subscription {
     pub fn try_recv(&mut self) -> Result<Message, NodeError> {
         match self.receiver.try_recv() {
             Ok(message) => Ok(message),
-            Err(TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(TryRecvError::Closed) => Err(NodeError::NotSubscribed(self.name.clone())),
+            Err(TryRecvError::Empty) => Err(RecvFailure::Empty.subscription_error(&self.name)),
+            Err(TryRecvError::Closed) => Err(RecvFailure::Closed.subscription_error(&self.name)),
         }
     }
 
@@ -179,7 +150,8 @@ impl<T> EventStream<T> {
 
     /// The next event within `timeout`, or `Timeout` (ETIMEDOUT).
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<T>, NodeError> {
-        within(timeout, self.receiver.recv()).await.map(Result::ok).ok_or(NodeError::Timeout)
+        let received = within(timeout, self.receiver.recv()).await;
+        received.map(Result::ok).ok_or(RecvFailure::TimedOut.node_error())
     }
 
     /// Events dropped because this stream was full.

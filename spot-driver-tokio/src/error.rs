@@ -4,11 +4,9 @@ use std::io;
 
 use spot_proto::{Endpoint, NodeError};
 
-/// The error every verb returns once the node has shut down (its driver task ended).
-///
-/// [`NodeError`] has no variant for a stopped node, so the driver reports it as
-/// [`NodeError::InvalidArgument`] (EINVAL, like a call on a closed descriptor in the C API).
-pub const SHUT_DOWN: NodeError = NodeError::Shutdown;
+/// The error every verb returns once the node has shut down (its driver task ended):
+/// [`NodeError::Shutdown`] (ESHUTDOWN), shared by every driver.
+pub use spot_proto::host::SHUT_DOWN;
 
 /// Why an endpoint could not be bound.
 #[derive(Debug, thiserror::Error)]

@@ -6,16 +6,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use spot_proto::node::{NodeConfig, NodeEvent, NodeStats, PeerStats, SyncReport, TopicInfo};
 use spot_proto::swim::MembershipEvent;
-use spot_proto::wire::spot::{MemberInfo, NodeId, Tag};
+use spot_proto::wire::spot::{MemberInfo, NodeId};
 use spot_proto::{Endpoint, NodeError};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::bind;
 use crate::builder::SpotBuilder;
-use crate::driver::{Call, Driver, Shared};
+use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure, verbs};
+
+use crate::driver::{Answer, Call, Driver, Shared};
 use crate::error::{BindError, SHUT_DOWN};
-use crate::stats::{Counters, DriverStats};
-use crate::stream::{EventStream, Message, Subscription};
+use crate::stream::{EventStream, Subscription};
 
 /// An async handle over one SPOT node: `Send + Sync`, and cheap to clone (an `Arc`).
 ///
@@ -155,10 +156,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            d.node.subscribe(now, &topic)?;
-            let (feed, subscription) = Subscription::new(topic.clone(), capacity);
-            d.exact.insert(topic, feed);
-            Ok(subscription)
+            let open = || Subscription::new(topic.clone(), capacity);
+            d.subscriptions.subscribe(&mut d.node, now, &topic, open)
         })
         .await?
     }
@@ -168,9 +167,7 @@ impl SpotNode {
         let topic = topic.to_owned();
         self.call(move |d| {
             let now = d.now();
-            d.node.unsubscribe(now, &topic)?;
-            d.exact.remove(&topic);
-            Ok(())
+            d.subscriptions.unsubscribe(&mut d.node, now, &topic)
         })
         .await?
     }
@@ -182,11 +179,8 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.stream_capacity;
         self.call(move |d| {
             let now = d.now();
-            let index = d.node.subscribe_pattern(now, &pattern)?;
-            let (feed, subscription) = Subscription::new(pattern, capacity);
-            let at = index.min(d.patterns.len());
-            d.patterns.insert(at, feed);
-            Ok(subscription)
+            let open = || Subscription::new(pattern.clone(), capacity);
+            d.subscriptions.subscribe_pattern(&mut d.node, now, &pattern, open)
         })
         .await?
     }
@@ -195,13 +189,8 @@ impl SpotNode {
     pub async fn unsubscribe_pattern(&self, pattern: &str) -> Result<(), NodeError> {
         let pattern = pattern.to_owned();
         self.call(move |d| {
-            let at = d.node.patterns().iter().position(|p| p.as_str() == pattern);
             let now = d.now();
-            d.node.unsubscribe_pattern(now, &pattern)?;
-            if let Some(at) = at.filter(|at| *at < d.patterns.len()) {
-                d.patterns.remove(at);
-            }
-            Ok(())
+            d.subscriptions.unsubscribe_pattern(&mut d.node, now, &pattern)
         })
         .await?
     }
@@ -228,7 +217,7 @@ impl SpotNode {
         let call: Call = Box::new(move |d| {
             let now = d.now();
             if d.node.publish(now, &topic, payload).is_err() {
-                Counters::bump(&d.shared.counters.publish_errors);
+                DriverCounters::bump(&d.shared.counters.publish_errors);
             }
         });
         self.inner.commands.send(call).map_err(|_| SHUT_DOWN)
@@ -244,17 +233,18 @@ impl SpotNode {
 
     /// [`SpotNode::recv`] within `timeout`: `Timeout` (ETIMEDOUT) if nothing came.
     pub async fn recv_timeout(&self, timeout: Duration) -> Result<Message, NodeError> {
-        tokio::time::timeout(timeout, self.recv()).await.map_err(|_| NodeError::Timeout)?
+        let received = tokio::time::timeout(timeout, self.recv()).await;
+        received.map_err(|_| RecvFailure::TimedOut.node_error())?
     }
 
     /// A waiting message, or `WouldBlock` (EAGAIN) at once.
     pub fn try_recv(&self) -> Result<Message, NodeError> {
-        let mut inbox = self.inner.inbox.try_lock().map_err(|_| NodeError::WouldBlock)?;
-        match inbox.try_recv() {
-            Ok(message) => Ok(message),
-            Err(mpsc::error::TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(mpsc::error::TryRecvError::Disconnected) => Err(SHUT_DOWN),
-        }
+        let empty = RecvFailure::Empty.node_error();
+        let mut inbox = self.inner.inbox.try_lock().map_err(|_| empty)?;
+        inbox.try_recv().map_err(|error| match error {
+            mpsc::error::TryRecvError::Empty => RecvFailure::Empty.node_error(),
+            mpsc::error::TryRecvError::Disconnected => RecvFailure::Closed.node_error(),
+        })
     }
 
     // ------------------------------------------------------------------ the explicit cluster
@@ -267,7 +257,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_add(now, peer)?;
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Answer(answer));
             Ok(())
         })
         .await
@@ -291,7 +281,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             let op = d.node.cluster_sync(now, timeout);
-            d.operations.insert(op, answer);
+            d.pending.operation(op, Answer(answer));
             Ok(())
         })
         .await
@@ -324,7 +314,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.join(now, &seeds)?;
-            d.join_waiters.push(answer);
+            d.pending.join(Answer(answer));
             Ok(())
         })
         .await
@@ -336,7 +326,7 @@ impl SpotNode {
         self.call_and_wait(move |d, answer| {
             let now = d.now();
             d.node.leave(now)?;
-            d.leave_waiters.push(answer);
+            d.pending.leave(Answer(answer));
             Ok(())
         })
         .await
@@ -344,8 +334,7 @@ impl SpotNode {
 
     /// Sets one of this node's membership tags: `InvalidTag` (EINVAL) if too large.
     pub async fn update_tag(&self, key: &str, value: &str) -> Result<(), NodeError> {
-        let tag = Tag::copy_from_strs(key, value)
-            .map_err(|error| NodeError::InvalidTag(error.to_string()))?;
+        let tag = verbs::tag(key, value)?;
         self.call(move |d| {
             let now = d.now();
             d.node.update_tag(now, tag)
@@ -365,13 +354,7 @@ impl SpotNode {
 
     /// The other members this node knows (any state), in the membership table's order.
     pub async fn members(&self) -> Result<Vec<MemberInfo>, NodeError> {
-        self.call(|d| {
-            d.node
-                .membership()
-                .map(|m| m.members().map(|member| member.to_info()).collect())
-                .unwrap_or_default()
-        })
-        .await
+        self.call(|d| verbs::members(&d.node)).await
     }
 
     /// The members with tag `key` (and `value`, when given).
@@ -381,13 +364,7 @@ impl SpotNode {
         value: Option<&str>,
     ) -> Result<Vec<NodeId>, NodeError> {
         let (key, value) = (key.to_owned(), value.map(str::to_owned));
-        self.call(move |d| {
-            d.node
-                .membership()
-                .map(|m| m.nodes_with_tag(&key, value.as_deref()))
-                .unwrap_or_default()
-        })
-        .await
+        self.call(move |d| verbs::nodes_with_tag(&d.node, &key, value.as_deref())).await
     }
 
     /// A stream of every node event from now on (topics found and lost, peers, membership).
@@ -395,7 +372,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.events.push(feed);
+            d.event_feeds.add_events(feed);
             stream
         })
         .await
@@ -406,7 +383,7 @@ impl SpotNode {
         let capacity = self.inner.shared.settings.event_capacity;
         self.call(move |d| {
             let (feed, stream) = EventStream::new(capacity);
-            d.membership_events.push(feed);
+            d.event_feeds.add_membership(feed);
             stream
         })
         .await

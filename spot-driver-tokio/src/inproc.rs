@@ -5,9 +5,9 @@
 //! connection; a datagram to an inproc member goes straight into its channel. The bytes are the
 //! same ZMTP streams and SWIM datagrams as over TCP and UDP.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
+use spot_proto::host::InprocNames;
 use tokio::sync::mpsc;
 
 use crate::io::IoEvent;
@@ -15,31 +15,25 @@ use crate::io::IoEvent;
 /// Where a bound inproc name delivers connections and datagrams.
 pub(crate) type InprocListener = mpsc::Sender<IoEvent>;
 
-fn registry() -> &'static Mutex<HashMap<String, InprocListener>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<String, InprocListener>>> = OnceLock::new();
-    REGISTRY.get_or_init(Mutex::default)
+/// This driver's names, for the whole process.
+static REGISTRY: Mutex<InprocNames<InprocListener>> = Mutex::new(InprocNames::new());
+
+fn is_live(listener: &InprocListener) -> bool {
+    !listener.is_closed()
 }
 
 /// Registers `name`; `false` if a live node holds it already (a dead node's entry is reclaimed).
 pub(crate) fn register(name: &str, listener: InprocListener) -> bool {
-    let mut names = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    if names.get(name).is_some_and(|held| !held.is_closed()) {
-        return false;
-    }
-    names.insert(name.to_owned(), listener);
-    true
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner).register(name, listener, is_live)
 }
 
 /// Removes `name` if it is still held by `listener`.
 pub(crate) fn unregister(name: &str, listener: &InprocListener) {
-    let mut names = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    if names.get(name).is_some_and(|held| held.same_channel(listener)) {
-        names.remove(name);
-    }
+    let mut names = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    names.unregister(name, |held| held.same_channel(listener));
 }
 
 /// The listener bound at `name`, if any.
 pub(crate) fn lookup(name: &str) -> Option<InprocListener> {
-    let names = registry().lock().unwrap_or_else(PoisonError::into_inner);
-    names.get(name).filter(|held| !held.is_closed()).cloned()
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner).lookup(name, is_live)
 }

@@ -5,27 +5,23 @@
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use spot_proto::Endpoint;
+use spot_proto::host::defaults::{LINGER, MAX_DATAGRAM, READ_CHUNK};
+use spot_proto::host::{Target, endpoint_of, pick_udp_socket};
 use spot_proto::node::ConnectionId;
-use spot_proto::{Endpoint, Host};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
-/// Bytes a reader asks the socket for at a time; also the size of an inproc pipe's buffer.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Chunks one vectored write hands the socket at most.
 const MAX_IOVECS: usize = 256;
-/// Largest UDP datagram.
-const MAX_DATAGRAM: usize = 65_536;
-/// How long a closed connection may take to write out what was queued before it is cut.
-pub(crate) const LINGER: Duration = Duration::from_secs(10);
 
 /// What the socket tasks tell the driver task.
 #[derive(Debug)]
@@ -243,12 +239,10 @@ pub(crate) async fn dial_tcp(
     events: mpsc::Sender<IoEvent>,
 ) {
     let connect = async {
-        match &to {
-            Endpoint::Tcp { host: Host::Ip(ip), port } => TcpStream::connect((*ip, *port)).await,
-            Endpoint::Tcp { host: Host::Name(name), port } => {
-                TcpStream::connect((name.as_str(), *port)).await
-            }
-            _ => Err(std::io::ErrorKind::InvalidInput.into()),
+        match Target::dial(&to) {
+            Target::Addr(address) => TcpStream::connect(address).await,
+            Target::Resolve { name, port } => TcpStream::connect((name, port)).await,
+            Target::Inproc(_) | Target::Unroutable => Err(std::io::ErrorKind::InvalidInput.into()),
         }
     };
     let event = match tokio::time::timeout(timeout, connect).await {
@@ -283,11 +277,6 @@ pub(crate) async fn accept_loop(listener: TcpListener, events: mpsc::Sender<IoEv
     }
 }
 
-/// The endpoint a datagram came from: `tcp://ip:port`, SWIM's port being the TCP port.
-pub(crate) fn endpoint_of(address: SocketAddr) -> Endpoint {
-    Endpoint::tcp(address.ip().to_canonical(), address.port())
-}
-
 /// Receives datagrams until the driver goes away.
 pub(crate) async fn udp_loop(socket: Arc<UdpSocket>, events: mpsc::Sender<IoEvent>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
@@ -314,12 +303,5 @@ pub(crate) fn udp_socket_for(
     to: IpAddr,
     port: Option<u16>,
 ) -> Option<&Arc<UdpSocket>> {
-    let family = |s: &&Arc<UdpSocket>| {
-        s.local_addr().is_ok_and(|local| local.ip().is_ipv4() == to.to_canonical().is_ipv4())
-    };
-    let preferred = sockets
-        .iter()
-        .filter(family)
-        .find(|s| port.is_some() && s.local_addr().ok().map(|a| a.port()) == port);
-    preferred.or_else(|| sockets.iter().find(family))
+    pick_udp_socket(sockets.iter().map(|s| (s, s.local_addr().ok())), to, port)
 }

@@ -8,44 +8,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_core::Stream;
 use spot_proto::NodeError;
-use spot_proto::wire::spot::Topic;
+use spot_proto::host::{self, Message, Offer, RecvFailure};
 use tokio::sync::mpsc;
-
-/// One published message, as delivered to this node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    /// The topic it was published on.
-    pub topic: Topic,
-    /// The payload, exactly as published (a zero-copy slice of a read buffer).
-    pub payload: Bytes,
-}
-
-impl Message {
-    /// The topic's name.
-    pub fn topic(&self) -> &str {
-        self.topic.as_str()
-    }
-}
 
 /// The driver's end of a bounded stream: offers never wait, and drops are counted.
 #[derive(Debug)]
 pub(crate) struct Feed<T> {
     sender: mpsc::Sender<T>,
     dropped: Arc<AtomicU64>,
-}
-
-/// What [`Feed::offer`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Offer {
-    /// Queued for the reader.
-    Queued,
-    /// The stream was full: dropped and counted.
-    Dropped,
-    /// The reader is gone.
-    Closed,
 }
 
 impl<T> Feed<T> {
@@ -55,9 +27,10 @@ impl<T> Feed<T> {
         let dropped = Arc::new(AtomicU64::new(0));
         (Feed { sender, dropped: Arc::clone(&dropped) }, receiver, dropped)
     }
+}
 
-    /// Offers `item` without waiting.
-    pub(crate) fn offer(&self, item: T) -> Offer {
+impl<T> host::Feed<T> for Feed<T> {
+    fn offer(&self, item: T) -> Offer {
         match self.sender.try_send(item) {
             Ok(()) => Offer::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -68,13 +41,11 @@ impl<T> Feed<T> {
         }
     }
 
-    /// Whether the stream is more than half full (the reader should get a turn soon).
-    pub(crate) fn is_pressed(&self) -> bool {
+    fn is_pressed(&self) -> bool {
         self.sender.capacity() * 2 < self.sender.max_capacity()
     }
 
-    /// Whether the reader is gone.
-    pub(crate) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
 }
@@ -115,23 +86,24 @@ impl Subscription {
     /// The next message within `timeout`: `Timeout` (ETIMEDOUT) if none came, and
     /// `NotSubscribed` (ENOENT) once the subscription ended.
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Message, NodeError> {
-        match tokio::time::timeout(timeout, self.receiver.recv()).await {
-            Ok(Some(message)) => Ok(message),
-            Ok(None) => Err(NodeError::NotSubscribed(self.name.clone())),
-            Err(_) => Err(NodeError::Timeout),
-        }
+        let failure = match tokio::time::timeout(timeout, self.receiver.recv()).await {
+            Ok(Some(message)) => return Ok(message),
+            Ok(None) => RecvFailure::Closed,
+            Err(_) => RecvFailure::TimedOut,
+        };
+        Err(failure.subscription_error(&self.name))
     }
 
     /// A message if one is waiting: `WouldBlock` (EAGAIN) if none, `NotSubscribed` (ENOENT) once
     /// the subscription ended.
     pub fn try_recv(&mut self) -> Result<Message, NodeError> {
-        match self.receiver.try_recv() {
-            Ok(message) => Ok(message),
-            Err(mpsc::error::TryRecvError::Empty) => Err(NodeError::WouldBlock),
-            Err(mpsc::error::TryRecvError::Disconnected) => {
-                Err(NodeError::NotSubscribed(self.name.clone()))
-            }
-        }
+        self.receiver.try_recv().map_err(|error| {
+            let failure = match error {
+                mpsc::error::TryRecvError::Empty => RecvFailure::Empty,
+                mpsc::error::TryRecvError::Disconnected => RecvFailure::Closed,
+            };
+            failure.subscription_error(&self.name)
+        })
     }
 
     /// Messages dropped because this stream was full.
@@ -171,7 +143,8 @@ impl<T> EventStream<T> {
 
     /// The next event within `timeout`, or `Timeout` (ETIMEDOUT).
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<T>, NodeError> {
-        tokio::time::timeout(timeout, self.receiver.recv()).await.map_err(|_| NodeError::Timeout)
+        let received = tokio::time::timeout(timeout, self.receiver.recv()).await;
+        received.map_err(|_| RecvFailure::TimedOut.node_error())
     }
 
     /// Events dropped because this stream was full.

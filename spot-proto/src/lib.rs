@@ -20,6 +20,8 @@
 //! * [`node`] — [`node::Node`]: links, membership and pub/sub composed; the public verbs.
 //! * [`pubsub`] — topic directory, subscriptions, patterns, routing, per-peer queues.
 //! * `sim` (feature `sim`) — deterministic simulator on a virtual clock.
+//! * [`host`] — what the drivers share: stream routing, waiters, shutdown, clock and endpoint
+//!   conversions (pure; the drivers bring the runtime).
 //! * [`time`], [`endpoint`], [`error`], [`limits`] — the vocabulary shared by everything else.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -28,6 +30,7 @@
 pub mod collections;
 pub mod endpoint;
 pub mod error;
+pub mod host;
 pub mod limits;
 pub mod link;
 pub mod node;
