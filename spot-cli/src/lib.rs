@@ -6,6 +6,8 @@
 //!   `spot_proto::sim`), with its report as text or JSON.
 //! * [`demo`] — `spot demo`: three real nodes on loopback (tokio driver) join, route
 //!   publishes across the cluster, and see a killed member die.
+//! * [`bench`] — `spot bench`: pub/sub throughput and latency between two processes over
+//!   loopback, against nats-server and redis-server with `--peers` (`peers` feature).
 //! * [`node`] — `spot node`: a long-running cluster member that logs membership and topic
 //!   events; [`client`] — `spot pub`, `sub`, `topics`, `members` over `--connect ENDPOINT`.
 //! * [`cpu`] — the process's CPU time, for the per-member-second figures.
@@ -13,6 +15,7 @@
 //! Exit codes of the binary: 0 success, 1 the run failed (an invariant broke), 2 usage error.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod client;
 pub mod cpu;
 pub mod demo;

@@ -30,6 +30,11 @@ enum Command {
     #[command(after_help = "Exit codes: 0 success, 1 run failed (a false death at or below the \
                       preset's rated loss; the message names the seed), 2 usage error.")]
     Sim(SimArgs),
+    /// Pub/sub throughput and latency between two processes over loopback; with `--peers`,
+    /// against nats-server and redis-server in the same run.
+    #[command(after_help = "Exit codes: 0 success, 1 the bench failed (a run delivered nothing, \
+                      a peer server did not start), 2 usage error.")]
+    Bench(spot_cli::bench::BenchArgs),
     /// A long-running cluster node that logs membership and topic events; Ctrl-C (SIGINT) or
     /// SIGTERM leaves the cluster gracefully.
     #[command(after_help = "Exit codes: 0 stopped by SIGINT/SIGTERM after leaving, 1 the node \
@@ -47,6 +52,9 @@ enum Command {
     /// The node's membership table: id, endpoint, state, incarnation, tags.
     #[command(after_help = CLIENT_EXIT_CODES)]
     Members(spot_cli::client::QueryArgs),
+    /// The subscriber process of `spot bench` (spawned by it; commands on stdin).
+    #[command(hide = true)]
+    BenchPeer,
 }
 
 /// Exit codes of the client commands (`pub`, `sub`, `topics`, `members`).
@@ -94,6 +102,8 @@ fn main() -> ExitCode {
         Command::Sub(args) => ExitCode::from(client::exit_code(client::subscribe(&args))),
         Command::Topics(args) => ExitCode::from(client::exit_code(client::topics(&args))),
         Command::Members(args) => ExitCode::from(client::exit_code(client::members(&args))),
+        Command::Bench(args) => ExitCode::from(spot_cli::bench::run_command(&args)),
+        Command::BenchPeer => ExitCode::from(spot_cli::bench::peer::run_peer()),
         Command::Sim(args) => {
             if let Err(message) = args.validate() {
                 let mut stderr = std::io::stderr();
