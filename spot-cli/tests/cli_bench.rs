@@ -13,8 +13,20 @@ fn spot() -> Command {
 fn tiny_bench_reports_json_with_every_message_received() {
     let output = spot()
         .args([
-            "bench", "--json", "--runs", "1", "--messages", "2000", "--sizes", "16,1024", "--rate",
-            "2000", "--duration", "0.25", "--burst", "100",
+            "bench",
+            "--json",
+            "--runs",
+            "1",
+            "--messages",
+            "2000",
+            "--sizes",
+            "16,1024",
+            "--rate",
+            "2000",
+            "--duration",
+            "0.25",
+            "--burst",
+            "100",
         ])
         .output()
         .expect("spot runs");

@@ -158,10 +158,7 @@ impl Control {
 
     async fn send(&mut self, command: &Value) -> Result<(), String> {
         let line = format!("{command}\n");
-        self.stdin
-            .write_all(line.as_bytes())
-            .await
-            .map_err(|e| format!("control pipe: {e}"))?;
+        self.stdin.write_all(line.as_bytes()).await.map_err(|e| format!("control pipe: {e}"))?;
         self.stdin.flush().await.map_err(|e| format!("control pipe: {e}"))
     }
 
@@ -215,7 +212,11 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
-    async fn publisher(&mut self, system: System, topic: &str) -> Result<(String, Publisher), String> {
+    async fn publisher(
+        &mut self,
+        system: System,
+        topic: &str,
+    ) -> Result<(String, Publisher), String> {
         match system {
             System::Spot => {
                 self.owner.topic_create(topic).await.map_err(|e| format!("topic_create: {e}"))?;
@@ -419,10 +420,8 @@ fn report(
                 }
             }
         }
-        per_system.insert(
-            system.name().into(),
-            json!({ "throughput": throughput, "latency": latency }),
-        );
+        per_system
+            .insert(system.name().into(), json!({ "throughput": throughput, "latency": latency }));
     }
     let results_json = Value::Object(per_system);
     let median = |system: &str, kind: &str, size: usize, key: &str| {
@@ -511,7 +510,11 @@ pub fn summary(report: &Value) -> String {
     let mut out = String::new();
     let results = &report["results"];
     let systems: Vec<&String> = results.as_object().map(|m| m.keys().collect()).unwrap_or_default();
-    let fmt = |s: &Value, scale: f64, digits: usize| match (s["median"].as_f64(), s["min"].as_f64(), s["max"].as_f64()) {
+    let fmt = |s: &Value, scale: f64, digits: usize| match (
+        s["median"].as_f64(),
+        s["min"].as_f64(),
+        s["max"].as_f64(),
+    ) {
         (Some(m), Some(lo), Some(hi)) => {
             format!("{:.digits$} ({:.digits$}-{:.digits$})", m * scale, lo * scale, hi * scale)
         }
@@ -522,7 +525,11 @@ pub fn summary(report: &Value) -> String {
         "spot bench: {} rounds, median (min-max)\n\nthroughput ({} messages a run)",
         report["config"]["runs"], report["config"]["messages"]
     );
-    let _ = writeln!(out, "  {:<6} {:>7} {:>30} {:>26} {:>8}", "system", "size", "k msg/s", "MB/s", "lost");
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>7} {:>30} {:>26} {:>8}",
+        "system", "size", "k msg/s", "MB/s", "lost"
+    );
     for system in &systems {
         if let Some(sizes) = results[system.as_str()]["throughput"].as_object() {
             for (size, t) in sizes {
@@ -539,7 +546,11 @@ pub fn summary(report: &Value) -> String {
         }
     }
     let _ = writeln!(out, "\nlatency at {} msg/s", report["config"]["rate"]);
-    let _ = writeln!(out, "  {:<6} {:>7} {:>24} {:>24} {:>8}", "system", "size", "p50 us", "p99 us", "lost");
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>7} {:>24} {:>24} {:>8}",
+        "system", "size", "p50 us", "p99 us", "lost"
+    );
     for system in &systems {
         if let Some(sizes) = results[system.as_str()]["latency"].as_object() {
             for (size, l) in sizes {

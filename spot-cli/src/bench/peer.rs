@@ -34,7 +34,12 @@ struct PeerState {
 }
 
 impl PeerState {
-    async fn subscribe(&mut self, system: System, addr: &str, topic: &str) -> Result<Subscriber, String> {
+    async fn subscribe(
+        &mut self,
+        system: System,
+        addr: &str,
+        topic: &str,
+    ) -> Result<Subscriber, String> {
         match system {
             System::Spot => {
                 if self.spot.is_none() {

@@ -84,7 +84,12 @@ fn version(binary: &Path, flag: &str) -> String {
         .unwrap_or_default()
 }
 
-fn start(name: &'static str, binary: &Path, args: &[String], version: String) -> Result<Server, String> {
+fn start(
+    name: &'static str,
+    binary: &Path,
+    args: &[String],
+    version: String,
+) -> Result<Server, String> {
     let port: u16 = args
         .iter()
         .zip(args.iter().skip(1))

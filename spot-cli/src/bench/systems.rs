@@ -141,7 +141,8 @@ impl Publisher {
         match self {
             Publisher::Spot { node, topic } => {
                 for payload in payloads {
-                    node.publish_nowait(topic, payload).map_err(|e| format!("spot publish: {e}"))?;
+                    node.publish_nowait(topic, payload)
+                        .map_err(|e| format!("spot publish: {e}"))?;
                 }
                 // A round trip per burst keeps the driver's command queue short.
                 node.stats().await.map(|_| ()).map_err(|e| format!("spot stats: {e}"))

@@ -39,6 +39,8 @@
 //! the high-water marks, each subscribing node gets each publish exactly once, in per-publisher
 //! order; otherwise at most once, and every drop is counted in [`NodeStats`].
 
+#[cfg(test)]
+mod client_tests;
 mod config;
 mod conn;
 mod dispatch;
@@ -49,8 +51,6 @@ mod routing;
 mod sim;
 mod stats;
 mod verbs;
-#[cfg(test)]
-mod client_tests;
 #[cfg(feature = "sim")]
 pub mod workload;
 
