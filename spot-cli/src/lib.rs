@@ -6,7 +6,7 @@
 //!   `spot_proto::sim`), with its report as text or JSON.
 //! * [`demo`] — `spot demo`: three real nodes on loopback (tokio driver) join, route
 //!   publishes across the cluster, and see a killed member die.
-//! * [`bench`] — `spot bench`: pub/sub throughput and latency between two processes over
+//! * [`bench`](mod@bench) — `spot bench`: pub/sub throughput and latency between two processes over
 //!   loopback, against nats-server and redis-server with `--peers` (`peers` feature).
 //! * [`node`] — `spot node`: a long-running cluster member that logs membership and topic
 //!   events; [`client`] — `spot pub`, `sub`, `topics`, `members` over `--connect ENDPOINT`.
