@@ -24,6 +24,29 @@ fn three_nodes() -> (NodeProcess, NodeProcess, NodeProcess) {
     (a, b, c)
 }
 
+/// Lines a child process wrote, collected by a reader thread.
+type Lines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts `spot ARGS` (a `spot sub`), collecting its stdout and stderr lines, and waits until
+/// it reports its subscriptions acknowledged.
+fn subscribed_sub(args: &[&str]) -> (Guard, Lines, Lines) {
+    let mut sub = Command::new(SPOT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn spot sub");
+    let stdout = collect_lines(sub.stdout.take().expect("stdout"));
+    let stderr = collect_lines(sub.stderr.take().expect("stderr"));
+    let sub = Guard(sub);
+    wait_for(JOIN, || {
+        stderr.lock().expect("stderr").iter().any(|l| l.contains("subscribed")).then_some(())
+    })
+    .unwrap_or_else(|| panic!("spot sub never subscribed: {:?}", stderr.lock()));
+    (sub, stdout, stderr)
+}
+
 fn json_of(output: &std::process::Output) -> Value {
     assert!(
         output.status.success(),
@@ -56,20 +79,8 @@ fn sub_on_one_node_receives_what_pub_sends_through_another_to_a_third_nodes_topi
     );
 
     // A subscriber on `c`, a publisher on `b`, the owner `a`.
-    let mut sub = Command::new(SPOT)
-        .args(["sub", "news", "--count", "2", "--connect", &c.endpoint])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn spot sub");
-    let stdout = collect_lines(sub.stdout.take().expect("stdout"));
-    let stderr = collect_lines(sub.stderr.take().expect("stderr"));
-    let mut sub = Guard(sub);
-    wait_for(JOIN, || {
-        stderr.lock().expect("stderr").iter().any(|l| l.contains("subscribed")).then_some(())
-    })
-    .unwrap_or_else(|| panic!("spot sub never subscribed: {:?}", stderr.lock()));
+    let (mut sub, stdout, stderr) =
+        subscribed_sub(&["sub", "news", "--count", "2", "--connect", &c.endpoint]);
     // `c` subscribes upstream at `a` in the background: publish until two messages arrived.
     let delivered = wait_for(Duration::from_secs(6), || {
         let out = spot(&["pub", "news", "hello from b", "--connect", &b.endpoint]);
@@ -96,20 +107,8 @@ fn sub_on_one_node_receives_what_pub_sends_through_another_to_a_third_nodes_topi
 #[test]
 fn pub_reads_stdin_and_sub_json_carries_base64_through_a_pattern() {
     let (a, b, _c) = three_nodes();
-    let mut sub = Command::new(SPOT)
-        .args(["sub", "sp*", "--count", "2", "--json", "--connect", &a.endpoint])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn spot sub");
-    let stdout = collect_lines(sub.stdout.take().expect("stdout"));
-    let stderr = collect_lines(sub.stderr.take().expect("stderr"));
-    let mut sub = Guard(sub);
-    wait_for(JOIN, || {
-        stderr.lock().expect("stderr").iter().any(|l| l.contains("subscribed")).then_some(())
-    })
-    .unwrap_or_else(|| panic!("spot sub never subscribed: {:?}", stderr.lock()));
+    let (mut sub, stdout, _stderr) =
+        subscribed_sub(&["sub", "sp*", "--count", "2", "--json", "--connect", &a.endpoint]);
     let status = wait_for(Duration::from_secs(6), || {
         let mut publisher = Command::new(SPOT)
             .args(["pub", "sports", "-", "--connect", &b.endpoint])
