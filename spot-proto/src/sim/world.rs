@@ -55,11 +55,17 @@ pub(super) enum Event {
 
 struct SimNode<P> {
     endpoint: Endpoint,
-    process: Option<P>,
+    /// Boxed, so that the node table stays a few cache lines per node: the clock fields and
+    /// the endpoint are read on every event, the process only when it gets an input.
+    process: Option<Box<P>>,
     /// Bumped at every crash, so timers and streams of an earlier life are ignored.
     epoch: u32,
     /// The instant of the one valid timer entry in the queue.
     timer_at: Option<Instant>,
+    /// What the process's `poll_timeout` returned after its last input. Only inputs change a
+    /// process's deadline, so a timer entry that fires early (the deadline moved later since it
+    /// was armed) is re-armed from here without waking the process.
+    wants: Option<Instant>,
     processing_delay: Duration,
     busy_until: Instant,
 }
@@ -185,9 +191,10 @@ impl<P: SimProcess> Simulation<P> {
         self.by_endpoint.insert(endpoint.clone(), id);
         self.nodes.push(SimNode {
             endpoint,
-            process: Some(process),
+            process: Some(Box::new(process)),
             epoch: 0,
             timer_at: None,
+            wants: None,
             processing_delay: Duration::ZERO,
             busy_until: Instant::ZERO,
         });
@@ -213,19 +220,19 @@ impl<P: SimProcess> Simulation<P> {
 
     /// The process of a running node.
     pub fn process(&self, node: usize) -> Option<&P> {
-        self.nodes.get(node)?.process.as_ref()
+        self.nodes.get(node)?.process.as_deref()
     }
 
     /// Every running node's index and process.
     pub fn processes(&self) -> impl Iterator<Item = (usize, &P)> {
-        self.nodes.iter().enumerate().filter_map(|(i, n)| n.process.as_ref().map(|p| (i, p)))
+        self.nodes.iter().enumerate().filter_map(|(i, n)| n.process.as_deref().map(|p| (i, p)))
     }
 
     /// Gives a running node an input from outside the network (a user command), then drains its
     /// outputs and re-arms its timer. Returns `None` if the node is down.
     pub fn act<R>(&mut self, node: usize, input: impl FnOnce(&mut P, Instant) -> R) -> Option<R> {
         let now = self.now;
-        let result = input(self.nodes.get_mut(node)?.process.as_mut()?, now);
+        let result = input(self.nodes.get_mut(node)?.process.as_deref_mut()?, now);
         self.after_input(node as u32);
         Some(result)
     }
@@ -238,6 +245,7 @@ impl<P: SimProcess> Simulation<P> {
         }
         slot.epoch += 1;
         slot.timer_at = None;
+        slot.wants = None;
         slot.busy_until = Instant::ZERO;
         let id = node as u32;
         for (stream, peer_end) in self.streams.break_node(id) {
@@ -254,7 +262,7 @@ impl<P: SimProcess> Simulation<P> {
         if slot.process.is_some() {
             return;
         }
-        slot.process = Some(process);
+        slot.process = Some(Box::new(process));
         self.after_input(node as u32);
     }
 
@@ -346,7 +354,7 @@ impl<P: SimProcess> Simulation<P> {
             Event::Datagram { to, from, payload } => {
                 if from == to {
                     let own = self.nodes[to as usize].endpoint.clone();
-                    let Some(process) = self.nodes[to as usize].process.as_mut() else {
+                    let Some(process) = self.nodes[to as usize].process.as_deref_mut() else {
                         self.stats.dropped_unreachable += 1;
                         return;
                     };
@@ -404,10 +412,10 @@ impl<P: SimProcess> Simulation<P> {
         let (from, to) = (from as usize, to as usize);
         if from < to {
             let (left, right) = self.nodes.split_at_mut(to);
-            (right[0].process.as_mut(), &left[from].endpoint)
+            (right[0].process.as_deref_mut(), &left[from].endpoint)
         } else {
             let (left, right) = self.nodes.split_at_mut(from);
-            (left[to].process.as_mut(), &right[0].endpoint)
+            (left[to].process.as_deref_mut(), &right[0].endpoint)
         }
     }
 
@@ -416,7 +424,7 @@ impl<P: SimProcess> Simulation<P> {
         if slot.epoch != epoch {
             return None;
         }
-        slot.process.as_mut()
+        slot.process.as_deref_mut()
     }
 
     fn fire_timer(&mut self, node: u32, epoch: u32) {
@@ -426,9 +434,9 @@ impl<P: SimProcess> Simulation<P> {
             return;
         }
         slot.timer_at = None;
-        let Some(process) = slot.process.as_mut() else { return };
-        match process.poll_timeout() {
+        match slot.wants {
             Some(deadline) if deadline <= now => {
+                let Some(process) = slot.process.as_mut() else { return };
                 process.handle_timeout(now);
                 self.after_input(node);
             }
@@ -452,7 +460,8 @@ impl<P: SimProcess> Simulation<P> {
         while let Some(event) = process.poll_event() {
             self.events.push((now, node, event));
         }
-        if let Some(deadline) = process.poll_timeout() {
+        slot.wants = process.poll_timeout();
+        if let Some(deadline) = slot.wants {
             // Never arm in the past or at `now` again, so a process cannot stall the clock.
             let deadline = deadline.max(now + Duration::from_nanos(1));
             if slot.timer_at.is_none_or(|armed| deadline < armed) {

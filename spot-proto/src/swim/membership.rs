@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::collections::FxHashMap;
 use crate::endpoint::Endpoint;
@@ -70,7 +70,6 @@ pub struct Membership {
     pub(crate) events: VecDeque<MembershipEvent>,
     pub(crate) push_pulls: VecDeque<(Endpoint, PushPull)>,
     pub(crate) stats: SwimStats,
-    pub(crate) arena: BytesMut,
     pub(crate) scratch: Vec<usize>,
     /// Encoded ALIVE updates answering stale rumours in the datagram being handled.
     pub(crate) corrections: Vec<Bytes>,
@@ -109,7 +108,6 @@ impl Membership {
             events: VecDeque::new(),
             push_pulls: VecDeque::new(),
             stats: SwimStats::default(),
-            arena: BytesMut::new(),
             scratch: Vec::new(),
             corrections: Vec::new(),
             last_correction: None,

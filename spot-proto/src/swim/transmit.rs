@@ -7,10 +7,6 @@ use crate::wire::swim::{Datagram, DatagramWriter, SwimMessage};
 
 use super::membership::Membership;
 
-/// Datagrams are written back to back into one arena and split off, so sending allocates about
-/// once per this many datagrams.
-const ARENA_DATAGRAMS: usize = 32;
-
 impl Membership {
     /// Queues one datagram to `to`.
     pub(crate) fn send(&mut self, to: Endpoint, message: &SwimMessage, include_self: bool) {
@@ -26,13 +22,23 @@ impl Membership {
         include_self: bool,
         extra: &[Bytes],
     ) {
+        // Each datagram gets its own buffer, sized for what it can hold: the allocator hands
+        // back memory freed a moment ago (still in cache), where a per-member arena would walk
+        // through cold memory and share one reference count between dozens of datagrams.
         let max = self.config.limits.max_datagram_size;
-        if self.arena.capacity() - self.arena.len() < max {
-            self.arena = BytesMut::with_capacity((max * ARENA_DATAGRAMS).max(16 << 10));
+        let mut capacity = DatagramWriter::head_len(&self.local.id, message);
+        if self.broadcasts.is_empty() {
+            capacity += extra.iter().map(Bytes::len).sum::<usize>();
+            if include_self {
+                capacity += self.local_alive.len();
+            }
+        } else {
+            capacity = capacity.max(max);
         }
+        let mut buf = BytesMut::with_capacity(capacity);
         let limit = self.retransmit_limit();
         let mut writer = DatagramWriter::new(
-            &mut self.arena,
+            &mut buf,
             self.config.cluster_id,
             &self.local.id,
             message,
@@ -46,7 +52,7 @@ impl Membership {
         }
         self.broadcasts.fill(&mut writer, limit, include_self.then_some(&self.local.id));
         let updates = writer.finish();
-        let payload = self.arena.split().freeze();
+        let payload = buf.freeze();
         self.stats.datagrams_out += 1;
         self.stats.bytes_out += payload.len() as u64;
         self.stats.updates_sent += updates as u64;

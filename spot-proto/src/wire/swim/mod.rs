@@ -228,6 +228,12 @@ fn write_head<B: BufMut>(buf: &mut B, cluster_id: u64, sender: &NodeId, message:
 }
 
 impl<'b> DatagramWriter<'b> {
+    /// An upper bound of the bytes [`Self::new`] writes (header, sender, message, update count),
+    /// to size a buffer before any update is added.
+    pub fn head_len(sender: &NodeId, message: &SwimMessage) -> usize {
+        CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1
+    }
+
     /// Writes the header and the message; updates follow with [`Self::push`].
     pub fn new(
         buf: &'b mut BytesMut,
@@ -237,7 +243,7 @@ impl<'b> DatagramWriter<'b> {
         limits: &Limits,
     ) -> Self {
         let start = buf.len();
-        let head_len = CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1;
+        let head_len = Self::head_len(sender, message);
         if head_len <= STACK_HEAD_LEN {
             // The usual case: assemble the header on the stack and copy it once.
             // (The computed length is an upper bound: copy what was written.)
