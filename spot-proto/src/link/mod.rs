@@ -325,6 +325,34 @@ impl Link {
         Ok(SendOutcome::Queued)
     }
 
+    /// [`Link::send`] for a message given as its frames. A small message on a ready link with
+    /// nothing queued ahead of it is serialized at once, skipping the queue; it still counts
+    /// against the high-water mark until [`Link::poll_transmit`] hands it out.
+    #[allow(clippy::result_large_err)] // the message comes back by value, unallocated
+    pub fn send_frames(&mut self, frames: &[Bytes]) -> Result<SendOutcome, SendError<Message>> {
+        let payload: usize = frames.iter().map(Bytes::len).sum();
+        if self.state != LinkState::Ready
+            || frames.is_empty()
+            || !self.outbox.can_stage_data(payload)
+        {
+            return self.send(Message::from_frames(frames.iter().cloned()));
+        }
+        let cfg = &self.config;
+        if self.outbox.data_full(cfg.data_hwm, cfg.data_hwm_bytes, payload) {
+            return match cfg.hwm_policy {
+                HwmPolicy::DropNewest => {
+                    self.stats.dropped_hwm += 1;
+                    Ok(SendOutcome::Dropped)
+                }
+                HwmPolicy::WouldBlock => {
+                    Err(SendError::WouldBlock(Message::from_frames(frames.iter().cloned())))
+                }
+            };
+        }
+        self.outbox.stage_data(frames, payload, &mut self.stats);
+        Ok(SendOutcome::Queued)
+    }
+
     /// Queues a data message with control priority (SPOT QUERY, membership traffic): it goes
     /// out before any queued data message and does not count against the high-water mark.
     #[allow(clippy::result_large_err)] // the message comes back by value, unallocated

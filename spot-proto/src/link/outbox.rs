@@ -44,6 +44,11 @@ pub(super) struct Outbox {
     control_limit: usize,
     data: VecDeque<Message>,
     data_bytes: usize,
+    /// Data messages serialized straight into `staged` (not yet handed out): they count
+    /// against the high-water mark like queued ones.
+    staged_messages: usize,
+    /// Payload bytes of `staged_messages`.
+    staged_payload: usize,
     chunk_size: usize,
     zero_copy_threshold: usize,
 }
@@ -58,6 +63,8 @@ impl Outbox {
             control_limit,
             data: VecDeque::new(),
             data_bytes: 0,
+            staged_messages: 0,
+            staged_payload: 0,
             chunk_size: chunk_size.max(1),
             zero_copy_threshold: zero_copy_threshold.max(1),
         }
@@ -92,8 +99,37 @@ impl Outbox {
 
     /// Whether a data message of `payload` bytes would pass the high-water mark.
     pub(super) fn data_full(&self, hwm: usize, hwm_bytes: usize, payload: usize) -> bool {
-        self.data.len() >= hwm
-            || (!self.data.is_empty() && self.data_bytes.saturating_add(payload) > hwm_bytes)
+        let queued = self.queued_messages();
+        queued >= hwm || (queued > 0 && self.queued_bytes().saturating_add(payload) > hwm_bytes)
+    }
+
+    /// Whether a data message of `payload` bytes may be serialized at once: nothing is queued
+    /// ahead of it and it is small enough to be copied.
+    pub(super) fn can_stage_data(&self, payload: usize) -> bool {
+        self.control.is_empty() && self.data.is_empty() && payload < self.zero_copy_threshold
+    }
+
+    /// Serializes a small data message (see [`Outbox::can_stage_data`]) into the staged bytes
+    /// now: no queue entry, no second pass.
+    pub(super) fn stage_data(&mut self, frames: &[Bytes], payload: usize, stats: &mut LinkStats) {
+        let wire: usize =
+            frames.iter().map(|f| FrameHeader::encoded_len_for(f.len()) + f.len()).sum();
+        self.reserve(wire);
+        for (i, body) in frames.iter().enumerate() {
+            FrameHeader::data(body.len(), i + 1 < frames.len()).encode(&mut self.staged);
+            self.staged.put_slice(body);
+        }
+        self.staged_messages += 1;
+        self.staged_payload += payload;
+        stats.messages_out += 1;
+        stats.payload_bytes_out += payload as u64;
+    }
+
+    /// The staged bytes, frozen for the driver; staged messages no longer count as queued.
+    fn take_staged(&mut self) -> Bytes {
+        self.staged_messages = 0;
+        self.staged_payload = 0;
+        self.staged.split().freeze()
     }
 
     pub(super) fn push_data(&mut self, msg: Message) {
@@ -101,14 +137,14 @@ impl Outbox {
         self.data.push_back(msg);
     }
 
-    /// Data messages queued.
+    /// Data messages queued (or serialized and not yet handed out).
     pub(super) fn queued_messages(&self) -> usize {
-        self.data.len()
+        self.data.len() + self.staged_messages
     }
 
     /// Payload bytes of the queued data messages.
     pub(super) fn queued_bytes(&self) -> usize {
-        self.data_bytes
+        self.data_bytes + self.staged_payload
     }
 
     /// Discards both queues (serialized bytes stay); returns how many items were discarded.
@@ -133,7 +169,7 @@ impl Outbox {
                 self.fill(version, stats, self.chunk_size);
             }
             if self.chunks.is_empty() && !self.staged.is_empty() {
-                return Some(self.staged.split().freeze());
+                return Some(self.take_staged());
             }
         }
         self.chunks.pop_front()
@@ -209,7 +245,8 @@ impl Outbox {
             if body.len() >= self.zero_copy_threshold {
                 self.reserve(header.len());
                 header.encode(&mut self.staged);
-                self.chunks.push_back(self.staged.split().freeze());
+                let head = self.take_staged();
+                self.chunks.push_back(head);
                 self.chunks.push_back(body.clone());
             } else {
                 self.reserve(header.len() + body.len());

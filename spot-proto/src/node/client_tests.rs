@@ -127,3 +127,39 @@ fn a_client_gets_the_directory_and_acks_for_topic_and_pattern_subscriptions() {
         "{delivered:?}"
     );
 }
+
+#[test]
+fn publishes_between_two_drains_leave_as_one_coalesced_write() {
+    let (mut node, _) = joined_node();
+    let conn = node.handle_accepted(Instant::ZERO);
+    let mut client = client_link();
+    let _ = pump(&mut node, conn, &mut client);
+    let topic = crate::wire::spot::Topic::copy_from_str("news", &Limits::default()).expect("t");
+    send(&mut client, &SpotCommand::Subscribe { topic });
+    let _ = pump(&mut node, conn, &mut client);
+
+    for i in 0..100u8 {
+        node.publish(Instant::ZERO, "news", Bytes::from(vec![i; 16])).expect("publish");
+    }
+    let mut writes = Vec::new();
+    while let Some(output) = node.poll_output() {
+        if let NodeOutput::Write { conn: to, data } = output {
+            assert_eq!(to, conn);
+            writes.push(data);
+        }
+    }
+    assert_eq!(writes.len(), 1, "100 small publishes should leave as one chunk");
+    for data in &writes {
+        client.handle_read(Instant::ZERO, BytesMut::from(&data[..]));
+    }
+    let mut payloads = Vec::new();
+    while let Some(event) = client.poll_event() {
+        if let LinkEvent::Message(message) = event
+            && let Ok(SpotCommand::Publish { data, .. }) =
+                SpotCommand::decode(message.frames(), &Limits::default())
+        {
+            payloads.push(data[0]);
+        }
+    }
+    assert_eq!(payloads, (0..100u8).collect::<Vec<_>>(), "all, in order");
+}

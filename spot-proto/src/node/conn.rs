@@ -96,6 +96,9 @@ pub(crate) struct Connection {
     pub(crate) dirty: bool,
     /// Bytes handed out as writes and not yet confirmed by `handle_sent`.
     pub(crate) in_flight: usize,
+    /// The connection is in the node's `writable` queue: its link may have bytes to hand out
+    /// at the next `poll_output`.
+    pub(crate) write_queued: bool,
     /// The driver reported that the dial failed.
     pub(crate) dial_failed: bool,
     /// The driver reported that the transport closed.
@@ -112,6 +115,7 @@ impl Connection {
             queries: VecDeque::new(),
             dirty: true,
             in_flight: 0,
+            write_queued: false,
             dial_failed: false,
             transport_closed: false,
         }

@@ -133,12 +133,20 @@ pub struct Node {
     subscribers: Subscribers,
     ops: BTreeMap<OperationId, Operation>,
     outputs: VecDeque<NodeOutput>,
+    /// Connections whose links may have bytes to write. Their writes are taken when the driver
+    /// drains [`Node::poll_output`], not at each input, so that many publishes between two
+    /// drains leave as one coalesced chunk.
+    writable: VecDeque<ConnectionId>,
     events: VecDeque<NodeEvent>,
     received: VecDeque<(Delivery, Option<Endpoint>)>,
     /// Origin sequence numbers for what we relay, and duplicate/loop filtering of relayed
     /// messages (origin, sequence, hop count).
     relay: RelayFilter,
     stats: NodeStats,
+    /// The connections of one fan-out, kept to reuse the allocation.
+    fan_out_scratch: Vec<ConnectionId>,
+    /// The topic of the last `publish`, validated.
+    last_published: Option<Topic>,
 }
 
 impl Node {
@@ -172,10 +180,13 @@ impl Node {
             subscribers: Subscribers::default(),
             ops: BTreeMap::new(),
             outputs: VecDeque::new(),
+            writable: VecDeque::new(),
             events: VecDeque::new(),
             received: VecDeque::new(),
             relay,
             stats: NodeStats::default(),
+            fan_out_scratch: Vec::new(),
+            last_published: None,
             config,
         };
         if node.advertised.is_some() {
@@ -261,7 +272,25 @@ impl Node {
 
     /// The next network action, until `None`.
     pub fn poll_output(&mut self) -> Option<NodeOutput> {
+        if self.outputs.is_empty() {
+            self.take_writes();
+        }
         self.outputs.pop_front()
+    }
+
+    /// Serializes what the writable connections' links hold into [`NodeOutput::Write`]s,
+    /// within each connection's write window.
+    fn take_writes(&mut self) {
+        let window = self.config.write_window.unwrap_or(usize::MAX);
+        while let Some(id) = self.writable.pop_front() {
+            let Some(c) = self.conns.get_mut(&id) else { continue };
+            c.write_queued = false;
+            while c.connected && c.in_flight < window {
+                let Some(data) = c.link.poll_transmit() else { break };
+                c.in_flight = c.in_flight.saturating_add(data.len());
+                self.outputs.push_back(NodeOutput::Write { conn: id, data });
+            }
+        }
     }
 
     /// The next application event, until `None`.
@@ -504,16 +533,24 @@ impl Node {
     fn flush(&mut self) {
         loop {
             let mut progressed = self.flush_membership();
-            let dirty: Vec<ConnectionId> =
-                self.conns.iter().filter(|(_, c)| c.dirty).map(|(id, _)| *id).collect();
-            for conn in dirty {
+            // In id order, without collecting: flushing one connection may dirty others.
+            let mut next = self.next_dirty(None);
+            while let Some(conn) = next {
                 progressed = true;
                 self.flush_connection(conn);
+                next = self.next_dirty(Some(conn));
             }
             if !progressed {
                 break;
             }
         }
+    }
+
+    /// The first dirty connection after `after` (from the start with `None`).
+    fn next_dirty(&self, after: Option<ConnectionId>) -> Option<ConnectionId> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, Excluded);
+        self.conns.range((from, Unbounded)).find(|(_, c)| c.dirty).map(|(id, _)| *id)
     }
 
     /// Drains one connection's events and writes.
@@ -534,17 +571,24 @@ impl Node {
                 LinkEvent::Closed(reason) => closed = Some(reason),
             }
         }
-        let window = self.config.write_window.unwrap_or(usize::MAX);
         let Some(c) = self.conns.get_mut(&id) else { return };
-        // A closing link hands out its last bytes whatever the window.
-        while c.connected && (c.in_flight < window || closed.is_some()) {
-            let Some(data) = c.link.poll_transmit() else { break };
-            c.in_flight = c.in_flight.saturating_add(data.len());
-            self.outputs.push_back(NodeOutput::Write { conn: id, data });
-        }
         c.dirty = false;
-        if let Some(reason) = closed {
-            self.on_closed(id, reason);
+        match closed {
+            Some(reason) => {
+                // A closing link hands out its last bytes now, whatever the window, so they
+                // come before its Close.
+                while c.connected {
+                    let Some(data) = c.link.poll_transmit() else { break };
+                    c.in_flight = c.in_flight.saturating_add(data.len());
+                    self.outputs.push_back(NodeOutput::Write { conn: id, data });
+                }
+                self.on_closed(id, reason);
+            }
+            None if c.connected && !c.write_queued => {
+                c.write_queued = true;
+                self.writable.push_back(id);
+            }
+            None => {}
         }
     }
 

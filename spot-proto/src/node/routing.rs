@@ -277,9 +277,12 @@ impl Node {
         origin: Origin,
         blocking_check: bool,
     ) -> Result<(), NodeError> {
-        let mut targets = Vec::new();
+        // A reused buffer: no allocation per publish.
+        let mut targets = std::mem::take(&mut self.fan_out_scratch);
+        targets.clear();
         self.subscribers.matching(topic, &mut targets);
         if targets.is_empty() {
+            self.fan_out_scratch = targets;
             return Ok(());
         }
         if blocking_check && self.config.hwm_policy == HwmPolicy::WouldBlock {
@@ -288,6 +291,7 @@ impl Node {
                 .filter_map(|conn| self.conns.get(conn))
                 .any(|c| c.link.queued_messages() >= c.link.config().data_hwm);
             if full {
+                self.fan_out_scratch = targets;
                 return Err(NodeError::WouldBlock);
             }
         }
@@ -295,32 +299,32 @@ impl Node {
             Origin::Owner => None,
             Origin::Relayed(header) => Some(header),
         };
-        for conn in targets {
+        for &conn in &targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
-            let message = match &c.remote {
-                Remote::Subscriber => {
-                    Message::from_frames([topic.as_bytes().clone(), data.clone()])
+            let sent = match (&c.remote, &relay_header) {
+                (Remote::Subscriber, _) => {
+                    c.link.send_frames(&[topic.as_bytes().clone(), data.clone()])
                 }
-                remote => {
-                    let command = match &relay_header {
-                        Some(header) if remote.has(Capabilities::RELAY) => {
-                            SpotCommand::RelayedPublish(RelayedPublish {
-                                topic: topic.clone(),
-                                data: data.clone(),
-                                ..header.clone()
-                            })
-                        }
-                        _ => SpotCommand::Publish { topic: topic.clone(), data: data.clone() },
-                    };
-                    Message::from_frames(command.encode(Envelope::Delimited))
+                (remote, Some(header)) if remote.has(Capabilities::RELAY) => {
+                    let command = SpotCommand::RelayedPublish(RelayedPublish {
+                        topic: topic.clone(),
+                        data: data.clone(),
+                        ..header.clone()
+                    });
+                    c.link.send(Message::from_frames(command.encode(Envelope::Delimited)))
+                }
+                _ => {
+                    let (frames, n) = SpotCommand::publish_frames(topic, data, Envelope::Delimited);
+                    c.link.send_frames(&frames[..n])
                 }
             };
             c.dirty = true;
-            match c.link.send(message) {
+            match sent {
                 Ok(SendOutcome::Queued) => self.stats.forwarded += 1,
                 Ok(_) | Err(_) => self.stats.dropped_send_hwm += 1,
             }
         }
+        self.fan_out_scratch = targets;
         Ok(())
     }
 
@@ -345,7 +349,12 @@ impl Node {
             return;
         }
         let header = match relay {
-            // First relay hop: we become the origin of the relayed copies.
+            // First relay hop: we become the origin of the relayed copies (only when someone
+            // subscribes through us: a sequence number is spent per relayed message).
+            None if !self.subscribers.wants(topic) => {
+                self.deliver_local(topic, data, from);
+                return;
+            }
             None => self.relay.originate(topic.clone(), data.clone()),
             Some(header) => match self.relay.on_relayed(&header) {
                 RelayDecision::Forward { hops } => RelayedPublish { hops, ..header },

@@ -247,7 +247,15 @@ impl Node {
     /// `WouldBlock` (EAGAIN) and sends nothing; otherwise drops are counted.
     pub fn publish(&mut self, now: Instant, name: &str, payload: Bytes) -> Result<(), NodeError> {
         self.now = now;
-        let topic = self.topic(name)?;
+        // Publishers mostly repeat one topic: reuse its validated name instead of copying it.
+        let topic = match &self.last_published {
+            Some(topic) if topic.as_bytes()[..] == *name.as_bytes() => topic.clone(),
+            _ => {
+                let topic = self.topic(name)?;
+                self.last_published = Some(topic.clone());
+                topic
+            }
+        };
         self.publish_topic(&topic, payload)
     }
 

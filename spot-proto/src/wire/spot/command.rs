@@ -225,6 +225,18 @@ impl SpotCommand {
         out
     }
 
+    /// The frames of `PUBLISH topic data` in `envelope`, without building the command: the
+    /// first `n` of the returned array, where `n` is the second value (3 bare, 4 delimited).
+    /// The same frames as [`SpotCommand::encode`] of a [`SpotCommand::Publish`].
+    pub fn publish_frames(topic: &Topic, data: &Bytes, envelope: Envelope) -> ([Bytes; 4], usize) {
+        let code = code_frame(CommandCode::Publish.as_u8());
+        let (topic, data) = (topic.as_bytes().clone(), data.clone());
+        match envelope {
+            Envelope::Delimited => ([Bytes::new(), code, topic, data], 4),
+            Envelope::Bare => ([code, topic, data, Bytes::new()], 3),
+        }
+    }
+
     /// The command byte.
     pub fn code(&self) -> u8 {
         match self {

@@ -295,3 +295,13 @@ fn extension_frames_exact_bytes() {
         assert_eq!(SpotCommand::decode(&expected, &l).unwrap(), command);
     }
 }
+
+#[test]
+fn publish_frames_match_the_encoded_publish_command() {
+    let (t, data) = (topic("game:score"), Bytes::from_static(b"42"));
+    let command = SpotCommand::Publish { topic: t.clone(), data: data.clone() };
+    for envelope in [Envelope::Bare, Envelope::Delimited] {
+        let (frames, n) = SpotCommand::publish_frames(&t, &data, envelope);
+        assert_eq!(frames[..n].to_vec(), command.encode(envelope), "{envelope:?}");
+    }
+}
