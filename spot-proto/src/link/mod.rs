@@ -329,13 +329,14 @@ impl Link {
     /// nothing queued ahead of it is serialized at once, skipping the queue; it still counts
     /// against the high-water mark until [`Link::poll_transmit`] hands it out.
     #[allow(clippy::result_large_err)] // the message comes back by value, unallocated
-    pub fn send_frames(&mut self, frames: &[Bytes]) -> Result<SendOutcome, SendError<Message>> {
-        let payload: usize = frames.iter().map(Bytes::len).sum();
+    pub fn send_frames(&mut self, frames: &[&Bytes]) -> Result<SendOutcome, SendError<Message>> {
+        let owned = || Message::from_frames(frames.iter().map(|f| Bytes::clone(f)));
+        let payload: usize = frames.iter().map(|f| f.len()).sum();
         if self.state != LinkState::Ready
             || frames.is_empty()
             || !self.outbox.can_stage_data(payload)
         {
-            return self.send(Message::from_frames(frames.iter().cloned()));
+            return self.send(owned());
         }
         let cfg = &self.config;
         if self.outbox.data_full(cfg.data_hwm, cfg.data_hwm_bytes, payload) {
@@ -344,9 +345,7 @@ impl Link {
                     self.stats.dropped_hwm += 1;
                     Ok(SendOutcome::Dropped)
                 }
-                HwmPolicy::WouldBlock => {
-                    Err(SendError::WouldBlock(Message::from_frames(frames.iter().cloned())))
-                }
+                HwmPolicy::WouldBlock => Err(SendError::WouldBlock(owned())),
             };
         }
         self.outbox.stage_data(frames, payload, &mut self.stats);

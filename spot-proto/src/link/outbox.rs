@@ -111,7 +111,7 @@ impl Outbox {
 
     /// Serializes a small data message (see [`Outbox::can_stage_data`]) into the staged bytes
     /// now: no queue entry, no second pass.
-    pub(super) fn stage_data(&mut self, frames: &[Bytes], payload: usize, stats: &mut LinkStats) {
+    pub(super) fn stage_data(&mut self, frames: &[&Bytes], payload: usize, stats: &mut LinkStats) {
         let wire: usize =
             frames.iter().map(|f| FrameHeader::encoded_len_for(f.len()) + f.len()).sum();
         self.reserve(wire);

@@ -499,10 +499,11 @@ fn frames_sent_at_once_keep_order_and_count_against_the_hwm_until_handed_out() {
     let mut p = Pair::new(dialer, LinkConfig::listener());
     p.pump(ms(0));
     let frames = |i: u8| [Bytes::from_static(b"t"), Bytes::from(vec![i; 8])];
-    assert_eq!(p.dialer.send_frames(&frames(0)), Ok(SendOutcome::Queued));
-    assert_eq!(p.dialer.send_frames(&frames(1)), Ok(SendOutcome::Queued));
+    let send = |l: &mut Link, f: [Bytes; 2]| l.send_frames(&[&f[0], &f[1]]);
+    assert_eq!(send(&mut p.dialer, frames(0)), Ok(SendOutcome::Queued));
+    assert_eq!(send(&mut p.dialer, frames(1)), Ok(SendOutcome::Queued));
     assert_eq!(p.dialer.queued_messages(), 2, "serialized but not handed out: still queued");
-    assert_eq!(p.dialer.send_frames(&frames(2)), Ok(SendOutcome::Dropped));
+    assert_eq!(send(&mut p.dialer, frames(2)), Ok(SendOutcome::Dropped));
     assert_eq!(p.dialer.stats().dropped_hwm, 1);
     // A queued message goes first: later frames wait behind it in the queue.
     let chunk = p.dialer.poll_transmit().expect("the staged messages");
@@ -510,7 +511,7 @@ fn frames_sent_at_once_keep_order_and_count_against_the_hwm_until_handed_out() {
     assert_eq!(p.dialer.queued_messages(), 0, "handed out: room again");
     p.listener.handle_read(ms(0), BytesMut::from(&chunk[..]));
     assert_eq!(p.dialer.send(Message::from_frames(frames(3))), Ok(SendOutcome::Queued));
-    assert_eq!(p.dialer.send_frames(&frames(4)), Ok(SendOutcome::Queued));
+    assert_eq!(send(&mut p.dialer, frames(4)), Ok(SendOutcome::Queued));
     p.pump(ms(0));
     let got: Vec<u8> = messages(&p.listener_events).iter().map(|m| m[1][0]).collect();
     assert_eq!(got, [0, 1, 3, 4]);
@@ -519,7 +520,7 @@ fn frames_sent_at_once_keep_order_and_count_against_the_hwm_until_handed_out() {
 #[test]
 fn frames_sent_before_the_handshake_wait_in_the_queue() {
     let mut p = Pair::new(LinkConfig::dialer(SocketType::Dealer), LinkConfig::listener());
-    assert_eq!(p.dialer.send_frames(&[Bytes::from_static(b"early")]), Ok(SendOutcome::Queued));
+    assert_eq!(p.dialer.send_frames(&[&Bytes::from_static(b"early")]), Ok(SendOutcome::Queued));
     assert_eq!(p.dialer.queued_messages(), 1);
     p.pump(ms(0));
     let got = messages(&p.listener_events);

@@ -136,7 +136,7 @@ pub struct Node {
     /// Connections whose links may have bytes to write. Their writes are taken when the driver
     /// drains [`Node::poll_output`], not at each input, so that many publishes between two
     /// drains leave as one coalesced chunk.
-    writable: VecDeque<ConnectionId>,
+    pub(crate) writable: VecDeque<ConnectionId>,
     events: VecDeque<NodeEvent>,
     received: VecDeque<(Delivery, Option<Endpoint>)>,
     /// Origin sequence numbers for what we relay, and duplicate/loop filtering of relayed

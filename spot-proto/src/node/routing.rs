@@ -302,9 +302,7 @@ impl Node {
         for &conn in &targets {
             let Some(c) = self.conns.get_mut(&conn) else { continue };
             let sent = match (&c.remote, &relay_header) {
-                (Remote::Subscriber, _) => {
-                    c.link.send_frames(&[topic.as_bytes().clone(), data.clone()])
-                }
+                (Remote::Subscriber, _) => c.link.send_frames(&[topic.as_bytes(), data]),
                 (remote, Some(header)) if remote.has(Capabilities::RELAY) => {
                     let command = SpotCommand::RelayedPublish(RelayedPublish {
                         topic: topic.clone(),
@@ -318,7 +316,11 @@ impl Node {
                     c.link.send_frames(&frames[..n])
                 }
             };
-            c.dirty = true;
+            // Sending data raises no link event: the connection only has bytes to write.
+            if c.connected && !c.write_queued {
+                c.write_queued = true;
+                self.writable.push_back(conn);
+            }
             match sent {
                 Ok(SendOutcome::Queued) => self.stats.forwarded += 1,
                 Ok(_) | Err(_) => self.stats.dropped_send_hwm += 1,

@@ -261,11 +261,15 @@ impl Node {
 
     /// [`Node::publish`] with a topic already validated.
     pub fn publish_topic(&mut self, topic: &Topic, payload: Bytes) -> Result<(), NodeError> {
-        let result = if self.directory.is_local(topic.as_str()) {
-            self.fan_out(topic, &payload, Origin::Owner, true).map(|()| {
-                self.deliver_local(topic, &payload, None);
-            })
-        } else if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
+        if self.directory.is_local(topic.as_str()) {
+            // Fan-out only queues bytes on links (taken at the next poll_output) and delivery
+            // only fills the receive queue: nothing here needs a flush.
+            self.fan_out(topic, &payload, Origin::Owner, true)?;
+            self.deliver_local(topic, &payload, None);
+            self.stats.publishes += 1;
+            return Ok(());
+        }
+        let result = if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
             self.publish_remote(topic, payload, &remote.endpoint)
         } else {
             return Err(NodeError::TopicNotFound(topic.as_str().to_owned()));

@@ -228,12 +228,18 @@ impl SpotCommand {
     /// The frames of `PUBLISH topic data` in `envelope`, without building the command: the
     /// first `n` of the returned array, where `n` is the second value (3 bare, 4 delimited).
     /// The same frames as [`SpotCommand::encode`] of a [`SpotCommand::Publish`].
-    pub fn publish_frames(topic: &Topic, data: &Bytes, envelope: Envelope) -> ([Bytes; 4], usize) {
-        let code = code_frame(CommandCode::Publish.as_u8());
-        let (topic, data) = (topic.as_bytes().clone(), data.clone());
+    /// Borrowed, so that a message serialized at once costs no reference count.
+    pub fn publish_frames<'a>(
+        topic: &'a Topic,
+        data: &'a Bytes,
+        envelope: Envelope,
+    ) -> ([&'a Bytes; 4], usize) {
+        static EMPTY: Bytes = Bytes::new();
+        static PUBLISH: Bytes = Bytes::from_static(&[CommandCode::Publish.as_u8()]);
+        let topic = topic.as_bytes();
         match envelope {
-            Envelope::Delimited => ([Bytes::new(), code, topic, data], 4),
-            Envelope::Bare => ([code, topic, data, Bytes::new()], 3),
+            Envelope::Delimited => ([&EMPTY, &PUBLISH, topic, data], 4),
+            Envelope::Bare => ([&PUBLISH, topic, data, &EMPTY], 3),
         }
     }
 

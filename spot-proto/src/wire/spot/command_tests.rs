@@ -302,6 +302,7 @@ fn publish_frames_match_the_encoded_publish_command() {
     let command = SpotCommand::Publish { topic: t.clone(), data: data.clone() };
     for envelope in [Envelope::Bare, Envelope::Delimited] {
         let (frames, n) = SpotCommand::publish_frames(&t, &data, envelope);
-        assert_eq!(frames[..n].to_vec(), command.encode(envelope), "{envelope:?}");
+        let frames: Vec<Bytes> = frames[..n].iter().map(|f| (*f).clone()).collect();
+        assert_eq!(frames, command.encode(envelope), "{envelope:?}");
     }
 }
