@@ -330,7 +330,7 @@ impl Link {
     /// against the high-water mark until [`Link::poll_transmit`] hands it out.
     #[allow(clippy::result_large_err)] // the message comes back by value, unallocated
     pub fn send_frames(&mut self, frames: &[&Bytes]) -> Result<SendOutcome, SendError<Message>> {
-        let owned = || Message::from_frames(frames.iter().map(|f| Bytes::clone(f)));
+        let owned = || Message::from_frames(frames.iter().copied().cloned());
         let payload: usize = frames.iter().map(|f| f.len()).sum();
         if self.state != LinkState::Ready
             || frames.is_empty()

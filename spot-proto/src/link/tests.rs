@@ -499,7 +499,7 @@ fn frames_sent_at_once_keep_order_and_count_against_the_hwm_until_handed_out() {
     let mut p = Pair::new(dialer, LinkConfig::listener());
     p.pump(ms(0));
     let frames = |i: u8| [Bytes::from_static(b"t"), Bytes::from(vec![i; 8])];
-    let send = |l: &mut Link, f: [Bytes; 2]| l.send_frames(&[&f[0], &f[1]]);
+    let send = |l: &mut Link, f: [Bytes; 2]| l.send_frames(&[&f[0], &f[1]]).map_err(|_| ());
     assert_eq!(send(&mut p.dialer, frames(0)), Ok(SendOutcome::Queued));
     assert_eq!(send(&mut p.dialer, frames(1)), Ok(SendOutcome::Queued));
     assert_eq!(p.dialer.queued_messages(), 2, "serialized but not handed out: still queued");
