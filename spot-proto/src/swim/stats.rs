@@ -3,6 +3,8 @@
 /// Counters of one [`super::Membership`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
+// The counters every datagram touches come first (`repr(C)`: one or two cache lines).
+#[repr(C)]
 pub struct SwimStats {
     /// Remote members in the table (every state).
     pub total: usize,
@@ -22,6 +24,14 @@ pub struct SwimStats {
     pub bytes_in: u64,
     /// Bytes of datagrams sent.
     pub bytes_out: u64,
+    /// Direct probes sent.
+    pub probes: u64,
+    /// Member updates piggybacked on sent datagrams.
+    pub updates_sent: u64,
+    /// Member updates received.
+    pub updates_received: u64,
+    /// Datagrams that answered a stale rumour with newer knowledge.
+    pub corrections_sent: u64,
     /// Datagrams dropped because they did not decode (including other clusters' datagrams and
     /// unauthenticated ones).
     pub malformed_dropped: u64,
@@ -37,8 +47,6 @@ pub struct SwimStats {
     pub push_pulls_started: u64,
     /// Push-pull states dropped because they did not decode.
     pub push_pull_malformed: u64,
-    /// Direct probes sent.
-    pub probes: u64,
     /// Probes that got no ACK in their period.
     pub probes_failed: u64,
     /// PING_REQs sent.
@@ -47,14 +55,8 @@ pub struct SwimStats {
     pub nacks_received: u64,
     /// GOSSIP datagrams sent.
     pub gossip_datagrams: u64,
-    /// Member updates piggybacked on sent datagrams.
-    pub updates_sent: u64,
-    /// Member updates received.
-    pub updates_received: u64,
     /// Suspicions we started ourselves.
     pub suspicions_started: u64,
-    /// Datagrams that answered a stale rumour with newer knowledge.
-    pub corrections_sent: u64,
     /// Times we refuted a rumour about ourselves.
     pub refutations: u64,
 }

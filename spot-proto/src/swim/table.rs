@@ -13,15 +13,26 @@ use super::member::{Member, MemberCard, index_hash};
 
 /// Remote members (the local member is not in the table).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct MemberTable {
+    // Hot fields first (see `Membership`'s layout).
     slots: Vec<Option<Member>>,
-    free: Vec<usize>,
-    by_id: SlotIndex,
-    by_endpoint: SlotIndex,
     probe_order: Vec<u32>,
     probe_pos: usize,
+    /// A copy of `probe_order[ahead_from..ahead_from + ahead_len]`, kept in this header so that
+    /// a probe reads the order's memory once per [`AHEAD`] probes, not every time (a member's
+    /// order is cold again by its next probe period). Emptied whenever the order changes.
+    ahead: [u32; AHEAD],
+    ahead_from: usize,
+    ahead_len: usize,
     counts: [usize; 4],
+    by_id: SlotIndex,
+    by_endpoint: SlotIndex,
+    free: Vec<usize>,
 }
+
+/// Probe-order entries copied ahead (see `MemberTable::ahead`).
+const AHEAD: usize = 8;
 
 fn state_index(state: MemberState) -> usize {
     usize::from(state.as_u8())
@@ -128,6 +139,7 @@ impl MemberTable {
         let pos = self.probe_pos.min(last);
         let at = pos + rng.index(last - pos + 1);
         self.probe_order.swap(at, last);
+        self.ahead_len = 0;
         slot
     }
 
@@ -193,7 +205,7 @@ impl MemberTable {
     pub(crate) fn next_probe_target(&mut self, rng: &mut SpotRng) -> Option<usize> {
         for _round in 0..2 {
             while self.probe_pos < self.probe_order.len() {
-                let slot = self.probe_order[self.probe_pos] as usize;
+                let slot = self.order_at(self.probe_pos) as usize;
                 self.probe_pos += 1;
                 if self.get(slot).is_some_and(Member::is_live) {
                     return Some(slot);
@@ -209,8 +221,20 @@ impl MemberTable {
             );
             rng.shuffle(&mut self.probe_order);
             self.probe_pos = 0;
+            self.ahead_len = 0;
         }
         None
+    }
+
+    /// `probe_order[index]` (which must exist), through the copied-ahead window.
+    fn order_at(&mut self, index: usize) -> u32 {
+        if !(self.ahead_from..self.ahead_from + self.ahead_len).contains(&index) {
+            let window = &self.probe_order[index..(index + AHEAD).min(self.probe_order.len())];
+            self.ahead[..window.len()].copy_from_slice(window);
+            self.ahead_from = index;
+            self.ahead_len = window.len();
+        }
+        self.ahead[index - self.ahead_from]
     }
 
     /// Up to `k` distinct random alive members (and suspect ones too, with `with_suspects`), not

@@ -32,6 +32,10 @@ pub(crate) enum Timer {
 
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
+    /// The earliest deadline in `heap`, kept beside it: asking when the next timer is due (after
+    /// every input) then reads no heap memory, which in a large simulated cluster is a cache
+    /// miss per member.
+    first: Option<Instant>,
     heap: BinaryHeap<Reverse<(Instant, u64, Timer)>>,
     next_seq: u64,
 }
@@ -40,22 +44,28 @@ impl Timers {
     pub(crate) fn schedule(&mut self, at: Instant, timer: Timer) {
         self.heap.push(Reverse((at, self.next_seq, timer)));
         self.next_seq += 1;
+        if self.first.is_none_or(|first| at < first) {
+            self.first = Some(at);
+        }
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        self.first
     }
 
     /// The earliest timer due at `now`, removed from the queue.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer> {
-        match self.heap.peek() {
-            Some(Reverse((at, _, _))) if *at <= now => self.heap.pop().map(|Reverse((_, _, t))| t),
-            _ => None,
+        if self.first.is_none_or(|first| first > now) {
+            return None;
         }
+        let timer = self.heap.pop().map(|Reverse((_, _, t))| t);
+        self.first = self.heap.peek().map(|Reverse((at, _, _))| *at);
+        timer
     }
 
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
+        self.first = None;
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -43,13 +43,16 @@ pub struct PushPullStats {
 /// `Membership::poll_push_pull` dials a stream to the peer and carries the exchange as SPOT
 /// PUSH_PULL_REQ / PUSH_PULL_RESP commands in ZMTP frames (the link handshake is left out: the
 /// stream stands for an established node-to-node connection).
+// `repr(C)`: the output queue polled after every input sits right before the state machine's
+// hot fields.
+#[repr(C)]
 pub struct SwimProcess {
+    outputs: VecDeque<Output>,
     membership: Membership,
     limits: Limits,
     pending: FxHashMap<u64, (Endpoint, PushPull)>,
     links: FxHashMap<StreamId, PushPullLink>,
     next_token: u64,
-    outputs: VecDeque<Output>,
     stats: PushPullStats,
 }
 
