@@ -12,7 +12,7 @@ use crate::error::NodeError;
 use crate::rng::SpotRng;
 use crate::time::Instant;
 use crate::wire::spot::{MemberInfo, MemberState, NodeId, PushPull, Tag};
-use crate::wire::swim::{Datagram, MemberUpdate, UpdateKind};
+use crate::wire::swim::{Datagram, DatagramPrefix, MemberUpdate, UpdateKind};
 
 use super::broadcast::{BroadcastQueue, Priority};
 use super::config::SwimConfig;
@@ -61,6 +61,9 @@ pub struct Membership {
     pub(crate) next_seq: u32,
     pub(crate) health: u32,
     pub(crate) gossip_armed: bool,
+    /// Our datagrams' clear header and sender id, inline: every send copies it and every
+    /// received PING compares its target with our id, without reading the id's heap bytes.
+    pub(crate) prefix: DatagramPrefix,
     pub(crate) table: MemberTable,
     pub(crate) transmits: VecDeque<Datagram>,
     pub(crate) events: VecDeque<MembershipEvent>,
@@ -93,7 +96,9 @@ impl Membership {
             local.tags.pop();
         }
         let rng = SpotRng::from_seed(config.seed);
+        let prefix = DatagramPrefix::new(config.cluster_id, &local.id);
         let mut membership = Membership {
+            prefix,
             local,
             incarnation: 0,
             local_alive: Bytes::new(),
@@ -451,6 +456,11 @@ impl Membership {
     pub(crate) fn has_fresh_updates(&self) -> bool {
         let fanout = u32::try_from(self.config.gossip_fanout.max(1)).unwrap_or(u32::MAX);
         self.broadcasts.has_fresh(fanout.saturating_mul(self.config.gossip_rounds.max(1)))
+    }
+
+    /// Whether `id` is our node id.
+    pub(crate) fn is_local_id(&self, id: &NodeId) -> bool {
+        self.prefix.is_sender(id).unwrap_or_else(|| *id == self.local.id)
     }
 
     /// Joining, joined or leaving: we take part in the protocol.

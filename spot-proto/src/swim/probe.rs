@@ -257,7 +257,7 @@ impl Membership {
         target: NodeId,
         target_endpoint: Endpoint,
     ) {
-        if target == self.local.id {
+        if self.is_local_id(&target) {
             self.send(requester, &SwimMessage::Ack { seq }, false);
             return;
         }

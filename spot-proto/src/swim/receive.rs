@@ -43,7 +43,7 @@ impl Membership {
                 return;
             }
         };
-        if decoded.sender == self.local.id {
+        if self.is_local_id(&decoded.sender) {
             return;
         }
         // The sender lookup is the hot path's costliest step in a large cluster (a cache miss
@@ -86,7 +86,7 @@ impl Membership {
         }
         match decoded.message {
             SwimMessage::Ping { seq, target, suspicion } => {
-                if target.as_ref().is_some_and(|target| *target != self.local.id) {
+                if target.as_ref().is_some_and(|target| !self.is_local_id(target)) {
                     return self.sync_counts();
                 }
                 // Buddy system: a prober that suspects us gets our (refuted) ALIVE in the ACK.
@@ -125,7 +125,7 @@ impl Membership {
 
     /// Applies one update about any member (ourselves included).
     pub(crate) fn apply_update(&mut self, now: Instant, update: MemberUpdate) {
-        if update.id == self.local.id {
+        if self.is_local_id(&update.id) {
             return self.apply_about_self(now, &update);
         }
         let slot = self.table.slot_of(&update.id);

@@ -37,13 +37,18 @@ impl Membership {
         }
         let mut buf = BytesMut::with_capacity(capacity);
         let limit = self.retransmit_limit();
-        let mut writer = DatagramWriter::new(
-            &mut buf,
-            self.config.cluster_id,
-            &self.local.id,
-            message,
-            &self.config.limits,
-        );
+        let mut writer = match self.prefix.get() {
+            Some(prefix) => {
+                DatagramWriter::with_prefix(&mut buf, prefix, message, &self.config.limits)
+            }
+            None => DatagramWriter::new(
+                &mut buf,
+                self.config.cluster_id,
+                &self.local.id,
+                message,
+                &self.config.limits,
+            ),
+        };
         if include_self {
             writer.push_encoded(&self.local_alive);
         }

@@ -227,6 +227,44 @@ fn write_head<B: BufMut>(buf: &mut B, cluster_id: u64, sender: &NodeId, message:
     buf.put_u8(0);
 }
 
+/// The clear header and the sender of one member's datagrams, kept inline (no heap pointer to
+/// follow), for [`DatagramWriter::with_prefix`]. Empty when it does not fit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DatagramPrefix {
+    len: u8,
+    bytes: [u8; Self::CAPACITY],
+}
+
+impl DatagramPrefix {
+    const CAPACITY: usize = 63;
+
+    /// The prefix of `sender`'s datagrams in `cluster_id` (empty if the id is too long).
+    pub(crate) fn new(cluster_id: u64, sender: &NodeId) -> Self {
+        let mut bytes = [0u8; Self::CAPACITY];
+        let len = CLEAR_HEADER_LEN + node_id_len(Some(sender));
+        if len > Self::CAPACITY {
+            return DatagramPrefix { len: 0, bytes };
+        }
+        let mut writer = &mut bytes[..];
+        writer.put_slice(&SWIM_MAGIC);
+        writer.put_u8(SWIM_VERSION);
+        writer.put_u8(0);
+        writer.put_u64_le(cluster_id);
+        put_node_id(&mut writer, Some(sender));
+        DatagramPrefix { len: len as u8, bytes }
+    }
+
+    /// The encoded prefix, `None` if it did not fit.
+    pub(crate) fn get(&self) -> Option<&[u8]> {
+        (self.len > 0).then(|| &self.bytes[..usize::from(self.len)])
+    }
+
+    /// Whether `id` is the sender's id (`None` if the prefix did not fit: compare the ids).
+    pub(crate) fn is_sender(&self, id: &NodeId) -> Option<bool> {
+        self.get().map(|prefix| &prefix[CLEAR_HEADER_LEN + 1..] == id.as_bytes())
+    }
+}
+
 impl<'b> DatagramWriter<'b> {
     /// An upper bound of the bytes [`Self::new`] writes (header, sender, message, update count),
     /// to size a buffer before any update is added.
@@ -255,6 +293,40 @@ impl<'b> DatagramWriter<'b> {
         } else {
             buf.reserve(head_len);
             write_head(buf, cluster_id, sender, message);
+        }
+        let count_pos = buf.len() - 1;
+        DatagramWriter {
+            buf,
+            start,
+            count_pos,
+            count: 0,
+            max_len: limits.max_datagram_size,
+            max_count: max_updates(limits),
+        }
+    }
+
+    /// [`Self::new`] with the header and sender already encoded (the same bytes).
+    pub(crate) fn with_prefix(
+        buf: &'b mut BytesMut,
+        prefix: &[u8],
+        message: &SwimMessage,
+        limits: &Limits,
+    ) -> Self {
+        let start = buf.len();
+        let head_len = prefix.len() + message.encoded_len() + 1;
+        let mut stack = [0u8; STACK_HEAD_LEN];
+        if head_len <= STACK_HEAD_LEN {
+            stack[..prefix.len()].copy_from_slice(prefix);
+            let mut writer = &mut stack[prefix.len()..];
+            message.encode(&mut writer);
+            writer.put_u8(0);
+            let written = STACK_HEAD_LEN - writer.len();
+            buf.put_slice(&stack[..written]);
+        } else {
+            buf.reserve(head_len);
+            buf.put_slice(prefix);
+            message.encode(buf);
+            buf.put_u8(0);
         }
         let count_pos = buf.len() - 1;
         DatagramWriter {

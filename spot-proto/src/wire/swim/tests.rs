@@ -311,3 +311,37 @@ fn long_entries_and_headers_encode_like_short_ones() {
         assert_eq!(SwimDatagram::decode(&bytes, &limits()).unwrap(), datagram);
     }
 }
+
+#[test]
+fn a_prebuilt_prefix_writes_the_same_datagram_and_recognises_the_sender() {
+    let limits = limits();
+    let sender = id("tcp://127.0.0.1:7946");
+    let prefix = DatagramPrefix::new(7, &sender);
+    let encoded_prefix = prefix.get().expect("a short id fits the inline prefix");
+    let update = MemberUpdate { id: id("b"), incarnation: 3, kind: UpdateKind::Dead };
+    let messages = [
+        SwimMessage::Ping { seq: 1, target: Some(id("tcp://127.0.0.2:7946")), suspicion: Some(4) },
+        SwimMessage::Ack { seq: 9 },
+        SwimMessage::Gossip,
+        SwimMessage::PushPullRequest { join: true },
+    ];
+    for message in &messages {
+        let mut by_fields = BytesMut::new();
+        let mut writer = DatagramWriter::new(&mut by_fields, 7, &sender, message, &limits);
+        assert!(writer.push(&update));
+        writer.finish();
+        let mut by_prefix = BytesMut::new();
+        let mut writer =
+            DatagramWriter::with_prefix(&mut by_prefix, encoded_prefix, message, &limits);
+        assert!(writer.push(&update));
+        writer.finish();
+        assert_eq!(by_prefix, by_fields, "{message:?}");
+    }
+    assert_eq!(prefix.is_sender(&sender), Some(true));
+    assert_eq!(prefix.is_sender(&id("tcp://127.0.0.1:7947")), Some(false));
+    assert_eq!(prefix.is_sender(&id("tcp")), Some(false));
+    // An id too long to keep inline: no prefix, and the caller compares ids itself.
+    let long = id(&"x".repeat(60));
+    assert_eq!(DatagramPrefix::new(7, &long).get(), None);
+    assert_eq!(DatagramPrefix::new(7, &long).is_sender(&long), None);
+}
