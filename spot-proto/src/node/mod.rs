@@ -285,11 +285,7 @@ impl Node {
         while let Some(id) = self.writable.pop_front() {
             let Some(c) = self.conns.get_mut(&id) else { continue };
             c.write_queued = false;
-            while c.connected && c.in_flight < window {
-                let Some(data) = c.link.poll_transmit() else { break };
-                c.in_flight = c.in_flight.saturating_add(data.len());
-                self.outputs.push_back(NodeOutput::Write { conn: id, data });
-            }
+            hand_out_writes(id, c, window, &mut self.outputs);
         }
     }
 
@@ -577,11 +573,7 @@ impl Node {
             Some(reason) => {
                 // A closing link hands out its last bytes now, whatever the window, so they
                 // come before its Close.
-                while c.connected {
-                    let Some(data) = c.link.poll_transmit() else { break };
-                    c.in_flight = c.in_flight.saturating_add(data.len());
-                    self.outputs.push_back(NodeOutput::Write { conn: id, data });
-                }
+                hand_out_writes(id, c, usize::MAX, &mut self.outputs);
                 self.on_closed(id, reason);
             }
             None if c.connected && !c.write_queued => {
@@ -834,4 +826,19 @@ impl Node {
 fn random_node_id(rng: &mut SpotRng) -> NodeId {
     let text = format!("node-{:016x}", rng.next_u64());
     NodeId::copy_from_str(&text, &crate::Limits::default()).expect("a 21-byte ASCII id is valid")
+}
+
+/// Moves what `c`'s link has to write into `outputs` as [`NodeOutput::Write`]s, while the
+/// connection is up and fewer than `window` bytes are unconfirmed.
+fn hand_out_writes(
+    id: ConnectionId,
+    c: &mut Connection,
+    window: usize,
+    outputs: &mut VecDeque<NodeOutput>,
+) {
+    while c.connected && c.in_flight < window {
+        let Some(data) = c.link.poll_transmit() else { break };
+        c.in_flight = c.in_flight.saturating_add(data.len());
+        outputs.push_back(NodeOutput::Write { conn: id, data });
+    }
 }

@@ -294,6 +294,11 @@ impl<'b> DatagramWriter<'b> {
             buf.reserve(head_len);
             write_head(buf, cluster_id, sender, message);
         }
+        DatagramWriter::after_head(buf, start, limits)
+    }
+
+    /// The writer once the head (ending in the update count byte) is in `buf` from `start`.
+    fn after_head(buf: &'b mut BytesMut, start: usize, limits: &Limits) -> Self {
         let count_pos = buf.len() - 1;
         DatagramWriter {
             buf,
@@ -328,15 +333,7 @@ impl<'b> DatagramWriter<'b> {
             message.encode(buf);
             buf.put_u8(0);
         }
-        let count_pos = buf.len() - 1;
-        DatagramWriter {
-            buf,
-            start,
-            count_pos,
-            count: 0,
-            max_len: limits.max_datagram_size,
-            max_count: max_updates(limits),
-        }
+        DatagramWriter::after_head(buf, start, limits)
     }
 
     /// Bytes written so far.
