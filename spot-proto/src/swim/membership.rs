@@ -463,6 +463,11 @@ impl Membership {
         self.prefix.is_sender(id).unwrap_or_else(|| *id == self.local.id)
     }
 
+    /// Whether `id` (a node id's bytes) is our node id.
+    pub(crate) fn is_local_id_bytes(&self, id: &[u8]) -> bool {
+        self.prefix.is_sender_bytes(id).unwrap_or_else(|| id == self.local.id.as_bytes().as_ref())
+    }
+
     /// Joining, joined or leaving: we take part in the protocol.
     pub(crate) fn is_active(&self) -> bool {
         matches!(self.phase, Phase::Joining { .. } | Phase::Joined | Phase::Leaving)

@@ -7,7 +7,9 @@ use crate::DecodeError;
 use crate::endpoint::Endpoint;
 use crate::time::Instant;
 use crate::wire::spot::{MemberInfo, MemberState, NodeId};
-use crate::wire::swim::{MemberUpdate, SwimDatagram, SwimMessage, UpdateKind};
+use crate::wire::swim::{
+    MemberUpdate, QuickDatagram, QuickMessage, SwimDatagram, SwimMessage, UpdateKind,
+};
 
 use super::broadcast::Priority;
 use super::event::MembershipEvent;
@@ -28,6 +30,11 @@ impl Membership {
         if !self.is_active() {
             self.stats.ignored_not_joined += 1;
             return;
+        }
+        if let Some(quick) =
+            QuickDatagram::peek(&datagram, self.config.cluster_id, &self.config.limits)
+        {
+            return self.handle_quick(now, from, quick);
         }
         let decoded = match SwimDatagram::decode_for_cluster(
             &datagram,
@@ -119,6 +126,35 @@ impl Membership {
             SwimMessage::Nack { seq } => self.probe_nacked(seq),
             SwimMessage::PushPullRequest { .. } => self.push_pull_with_stranger(now, from),
             SwimMessage::Gossip => {}
+        }
+        self.sync_counts();
+    }
+
+    /// [`Self::handle_datagram`] for a plain PING, ACK or NACK (no update, no suspicion, a
+    /// named target), read in place: the same steps as the general path takes for it, without
+    /// making node ids out of the datagram's bytes.
+    fn handle_quick(&mut self, now: Instant, from: Endpoint, quick: QuickDatagram<'_>) {
+        if self.is_local_id_bytes(quick.sender) {
+            return;
+        }
+        match quick.message {
+            QuickMessage::Ping { seq, target } => {
+                if !self.is_local_id_bytes(target) {
+                    return self.sync_counts();
+                }
+                self.send(from, &SwimMessage::Ack { seq }, false);
+            }
+            QuickMessage::Ack { seq } => {
+                if matches!(self.phase, Phase::Joining { .. }) {
+                    self.complete_join(now);
+                }
+                if !self.probe_acked(now, seq)
+                    && let Some(forward) = self.forwards.remove(&seq)
+                {
+                    self.send(forward.requester, &SwimMessage::Ack { seq: forward.seq }, false);
+                }
+            }
+            QuickMessage::Nack { seq } => self.probe_nacked(seq),
         }
         self.sync_counts();
     }

@@ -24,6 +24,7 @@
 //! ENCRYPTED flag decodes to [`DecodeError::Unauthenticated`] because no key is configured.
 
 mod message;
+mod quick;
 mod reader;
 mod state;
 mod update;
@@ -36,6 +37,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub use message::{
     KIND_ACK, KIND_GOSSIP, KIND_NACK, KIND_PING, KIND_PING_REQ, KIND_PUSH_PULL_REQUEST, SwimMessage,
 };
+pub(crate) use quick::{QuickDatagram, QuickMessage};
 pub use state::{FullState, FullStateKind};
 pub(crate) use state::{
     HEAD_LEN as FULL_STATE_HEAD_LEN, entry_fields_len, put_entry_fields, put_head,
@@ -261,7 +263,12 @@ impl DatagramPrefix {
 
     /// Whether `id` is the sender's id (`None` if the prefix did not fit: compare the ids).
     pub(crate) fn is_sender(&self, id: &NodeId) -> Option<bool> {
-        self.get().map(|prefix| &prefix[CLEAR_HEADER_LEN + 1..] == id.as_bytes())
+        self.is_sender_bytes(id.as_bytes())
+    }
+
+    /// [`Self::is_sender`] for a node id's bytes.
+    pub(crate) fn is_sender_bytes(&self, id: &[u8]) -> Option<bool> {
+        self.get().map(|prefix| &prefix[CLEAR_HEADER_LEN + 1..] == id)
     }
 }
 

@@ -345,3 +345,96 @@ fn a_prebuilt_prefix_writes_the_same_datagram_and_recognises_the_sender() {
     assert_eq!(DatagramPrefix::new(7, &long).get(), None);
     assert_eq!(DatagramPrefix::new(7, &long).is_sender(&long), None);
 }
+
+/// What the quick reader sees, in the full decoder's terms (`None` when it declines).
+fn quick_as_full(bytes: &[u8], cluster_id: u64, limits: &Limits) -> Option<(Vec<u8>, SwimMessage)> {
+    let quick = QuickDatagram::peek(bytes, cluster_id, limits)?;
+    let message = match quick.message {
+        QuickMessage::Ping { seq, target } => SwimMessage::Ping {
+            seq,
+            target: Some(NodeId::new(Bytes::copy_from_slice(target), limits).unwrap()),
+            suspicion: None,
+        },
+        QuickMessage::Ack { seq } => SwimMessage::Ack { seq },
+        QuickMessage::Nack { seq } => SwimMessage::Nack { seq },
+    };
+    Some((quick.sender.to_vec(), message))
+}
+
+#[test]
+fn quick_reader_takes_plain_probes_and_agrees_with_the_decoder() {
+    let limits = limits();
+    let dead = MemberUpdate { id: id("c"), incarnation: 1, kind: UpdateKind::Dead };
+    let messages = [
+        SwimMessage::Ping { seq: 9, target: Some(id("target")), suspicion: None },
+        SwimMessage::Ping { seq: 9, target: Some(id("target")), suspicion: Some(4) },
+        SwimMessage::Ping { seq: 9, target: None, suspicion: None },
+        SwimMessage::Ack { seq: 0xdead_beef },
+        SwimMessage::Nack { seq: 3 },
+        SwimMessage::Gossip,
+        SwimMessage::PushPullRequest { join: true },
+    ];
+    let mut taken = 0;
+    for message in &messages {
+        for updates in [vec![], vec![dead.clone()]] {
+            let datagram = SwimDatagram {
+                cluster_id: 7,
+                sender: id("sender"),
+                message: message.clone(),
+                updates,
+            };
+            let bytes = datagram.to_bytes(&limits);
+            let plain = datagram.updates.is_empty()
+                && matches!(
+                    message,
+                    SwimMessage::Ping { target: Some(_), suspicion: None, .. }
+                        | SwimMessage::Ack { .. }
+                        | SwimMessage::Nack { .. }
+                );
+            let quick = quick_as_full(&bytes, 7, &limits);
+            assert_eq!(quick.is_some(), plain, "{datagram:?}");
+            if let Some((sender, message)) = quick {
+                taken += 1;
+                assert_eq!(sender, b"sender");
+                assert_eq!(message, datagram.message);
+            }
+            assert!(quick_as_full(&bytes, 8, &limits).is_none(), "another cluster");
+            // Every truncation, extension and single-byte change: whatever the quick reader
+            // takes, the decoder takes the same way.
+            let mut variants: Vec<Vec<u8>> =
+                (0..bytes.len()).map(|n| bytes[..n].to_vec()).collect();
+            variants.push([&bytes[..], &[0]].concat());
+            for at in 0..bytes.len() {
+                for value in [0u8, 1, 2, 0x80, 0xff, bytes[at].wrapping_add(1)] {
+                    let mut changed = bytes.to_vec();
+                    changed[at] = value;
+                    variants.push(changed);
+                }
+            }
+            for variant in variants {
+                let Some((sender, message)) = quick_as_full(&variant, 7, &limits) else { continue };
+                let full =
+                    SwimDatagram::decode_for_cluster(&Bytes::from(variant.clone()), 7, &limits)
+                        .unwrap_or_else(|e| {
+                            panic!("quick took what the decoder rejects ({e}): {variant:?}")
+                        });
+                assert_eq!(full.sender.as_bytes().as_ref(), &sender[..]);
+                assert_eq!(full.message, message);
+                assert!(full.updates.is_empty());
+            }
+        }
+    }
+    assert_eq!(taken, 3);
+    // Limits apply: an id longer than allowed, or a datagram larger than allowed, is declined.
+    let ping = SwimDatagram {
+        cluster_id: 7,
+        sender: id("sender"),
+        message: SwimMessage::Ack { seq: 1 },
+        updates: vec![],
+    }
+    .to_bytes(&limits);
+    let short_ids = Limits { max_member_id_len: 3, ..Limits::default() };
+    assert!(quick_as_full(&ping, 7, &short_ids).is_none());
+    let small = Limits { max_datagram_size: ping.len() - 1, ..Limits::default() };
+    assert!(quick_as_full(&ping, 7, &small).is_none());
+}
