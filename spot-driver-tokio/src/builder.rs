@@ -119,7 +119,7 @@ impl SpotBuilder {
             settings: settings.clone(),
         });
         let (commands, command_receiver) = mpsc::unbounded_channel();
-        let (inbox, inbox_receiver, _) = Feed::channel(settings.inbox_capacity);
+        let (inbox, inbox_receiver) = Feed::channel(settings.inbox_capacity);
         let mut driver = Driver::new(node, clock, Arc::clone(&shared), command_receiver, inbox);
         for sockets in bound {
             driver.attach(sockets)?;

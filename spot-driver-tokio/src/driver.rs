@@ -446,6 +446,7 @@ impl Driver {
             // A full stream presses too: its reader needs the turn.
             self.pressed |= routed.pressed || routed.stream_dropped > 0;
         }
+        self.subscriptions.flush(&self.inbox);
     }
 
     /// Finishes waiting calls and feeds the event streams.
@@ -459,6 +460,7 @@ impl Driver {
             let dropped = self.event_feeds.offer(&event);
             DriverCounters::add(&self.shared.counters.events_dropped, dropped);
         }
+        self.event_feeds.flush();
     }
 
     /// Closes every connection and socket, frees the inproc names, ends the streams and tells

@@ -16,6 +16,7 @@ use spot_proto::host::{DriverCounters, DriverStats, Message, RecvFailure, verbs}
 
 use crate::driver::{Answer, Call, Driver, Shared};
 use crate::error::{BindError, SHUT_DOWN};
+use crate::queue::{self, TryRecvError};
 use crate::stream::{EventStream, Subscription};
 
 /// An async handle over one SPOT node: `Send + Sync`, and cheap to clone (an `Arc`).
@@ -34,7 +35,7 @@ pub struct SpotNode {
 #[derive(Debug)]
 struct Inner {
     commands: mpsc::UnboundedSender<Call>,
-    inbox: Mutex<mpsc::Receiver<Message>>,
+    inbox: Mutex<queue::Receiver<Message>>,
     shared: Arc<Shared>,
 }
 
@@ -46,7 +47,7 @@ impl SpotNode {
 
     pub(crate) fn new(
         commands: mpsc::UnboundedSender<Call>,
-        inbox: mpsc::Receiver<Message>,
+        inbox: queue::Receiver<Message>,
         shared: Arc<Shared>,
     ) -> SpotNode {
         SpotNode { inner: Arc::new(Inner { commands, inbox: Mutex::new(inbox), shared }) }
@@ -242,8 +243,8 @@ impl SpotNode {
         let empty = RecvFailure::Empty.node_error();
         let mut inbox = self.inner.inbox.try_lock().map_err(|_| empty)?;
         inbox.try_recv().map_err(|error| match error {
-            mpsc::error::TryRecvError::Empty => RecvFailure::Empty.node_error(),
-            mpsc::error::TryRecvError::Disconnected => RecvFailure::Closed.node_error(),
+            TryRecvError::Empty => RecvFailure::Empty.node_error(),
+            TryRecvError::Closed => RecvFailure::Closed.node_error(),
         })
     }
 

@@ -68,6 +68,7 @@ mod error;
 mod handle;
 mod inproc;
 mod io;
+mod queue;
 mod stream;
 
 pub use builder::SpotBuilder;

@@ -4,49 +4,44 @@
 
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_core::Stream;
 use spot_proto::NodeError;
 use spot_proto::host::{self, Message, Offer, RecvFailure};
-use tokio::sync::mpsc;
 
-/// The driver's end of a bounded stream: offers never wait, and drops are counted.
+use crate::queue::{self, TryRecvError};
+
+/// The driver's end of a bounded stream: offers never wait, and drops are counted. Offers are
+/// staged and reach the reader at the driver's next [`host::Feed::flush`] (once per batch).
 #[derive(Debug)]
 pub(crate) struct Feed<T> {
-    sender: mpsc::Sender<T>,
-    dropped: Arc<AtomicU64>,
+    sender: queue::Sender<T>,
 }
 
 impl<T> Feed<T> {
-    /// A feed and its reader's receiver, holding at most `capacity` items.
-    pub(crate) fn channel(capacity: usize) -> (Feed<T>, mpsc::Receiver<T>, Arc<AtomicU64>) {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        (Feed { sender, dropped: Arc::clone(&dropped) }, receiver, dropped)
+    /// A feed and its reader's end, holding at most `capacity` items waiting.
+    pub(crate) fn channel(capacity: usize) -> (Feed<T>, queue::Receiver<T>) {
+        let (sender, receiver) = queue::channel(capacity);
+        (Feed { sender }, receiver)
     }
 }
 
 impl<T> host::Feed<T> for Feed<T> {
     fn offer(&self, item: T) -> Offer {
-        match self.sender.try_send(item) {
-            Ok(()) => Offer::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                Offer::Dropped
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Offer::Closed,
-        }
+        self.sender.offer(item)
     }
 
     fn is_pressed(&self) -> bool {
-        self.sender.capacity() * 2 < self.sender.max_capacity()
+        self.sender.is_pressed()
     }
 
     fn is_closed(&self) -> bool {
         self.sender.is_closed()
+    }
+
+    fn flush(&self) {
+        self.sender.flush();
     }
 }
 
@@ -62,14 +57,13 @@ impl<T> host::Feed<T> for Feed<T> {
 #[derive(Debug)]
 pub struct Subscription {
     name: String,
-    receiver: mpsc::Receiver<Message>,
-    dropped: Arc<AtomicU64>,
+    receiver: queue::Receiver<Message>,
 }
 
 impl Subscription {
     pub(crate) fn new(name: String, capacity: usize) -> (Feed<Message>, Subscription) {
-        let (feed, receiver, dropped) = Feed::channel(capacity);
-        (feed, Subscription { name, receiver, dropped })
+        let (feed, receiver) = Feed::channel(capacity);
+        (feed, Subscription { name, receiver })
     }
 
     /// The topic or pattern subscribed to.
@@ -99,8 +93,8 @@ impl Subscription {
     pub fn try_recv(&mut self) -> Result<Message, NodeError> {
         self.receiver.try_recv().map_err(|error| {
             let failure = match error {
-                mpsc::error::TryRecvError::Empty => RecvFailure::Empty,
-                mpsc::error::TryRecvError::Disconnected => RecvFailure::Closed,
+                TryRecvError::Empty => RecvFailure::Empty,
+                TryRecvError::Closed => RecvFailure::Closed,
             };
             failure.subscription_error(&self.name)
         })
@@ -108,7 +102,7 @@ impl Subscription {
 
     /// Messages dropped because this stream was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.receiver.dropped()
     }
 }
 
@@ -126,14 +120,13 @@ impl Stream for Subscription {
 /// and ends when the node shuts down.
 #[derive(Debug)]
 pub struct EventStream<T> {
-    receiver: mpsc::Receiver<T>,
-    dropped: Arc<AtomicU64>,
+    receiver: queue::Receiver<T>,
 }
 
 impl<T> EventStream<T> {
     pub(crate) fn new(capacity: usize) -> (Feed<T>, EventStream<T>) {
-        let (feed, receiver, dropped) = Feed::channel(capacity);
-        (feed, EventStream { receiver, dropped })
+        let (feed, receiver) = Feed::channel(capacity);
+        (feed, EventStream { receiver })
     }
 
     /// The next event; `None` once the node shut down. Cancellation-safe.
@@ -149,7 +142,7 @@ impl<T> EventStream<T> {
 
     /// Events dropped because this stream was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.receiver.dropped()
     }
 }
 

@@ -55,6 +55,12 @@ impl<E: Feed<NodeEvent>, M: Feed<MembershipEvent>> EventFeeds<E, M> {
         }
         dropped + offer_all(&mut self.events, event)
     }
+
+    /// Hands every stream's staged events to its reader ([`Feed::flush`]).
+    pub fn flush(&self) {
+        self.events.iter().for_each(Feed::flush);
+        self.membership.iter().for_each(Feed::flush);
+    }
 }
 
 /// Offers a clone of `item` to each feed; drops the closed ones; counts the full ones.

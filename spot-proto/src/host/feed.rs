@@ -28,6 +28,11 @@ pub trait Feed<T> {
 
     /// Whether the reader is gone.
     fn is_closed(&self) -> bool;
+
+    /// Hands what was offered since the last flush to the reader. A feed may stage offers and
+    /// deliver them in one hand-over (one lock, one wake-up) instead of one by one; drivers
+    /// call this once after each batch of offers. Feeds that deliver at once do nothing.
+    fn flush(&self) {}
 }
 
 /// The driver's end of a one-shot answer to a waiting caller. A caller that stopped waiting is
@@ -52,11 +57,18 @@ pub(crate) mod testing {
         pub(crate) items: Rc<RefCell<Vec<T>>>,
         pub(crate) capacity: usize,
         pub(crate) closed: Rc<Cell<bool>>,
+        /// How many times the code under test flushed it.
+        pub(crate) flushes: Rc<Cell<usize>>,
     }
 
     impl<T> TestFeed<T> {
         pub(crate) fn new(capacity: usize) -> Self {
-            TestFeed { items: Rc::default(), capacity, closed: Rc::default() }
+            TestFeed {
+                items: Rc::default(),
+                capacity,
+                closed: Rc::default(),
+                flushes: Rc::default(),
+            }
         }
 
         /// A second handle on the same items (the test keeps one, the code under test the
@@ -66,6 +78,7 @@ pub(crate) mod testing {
                 items: Rc::clone(&self.items),
                 capacity: self.capacity,
                 closed: Rc::clone(&self.closed),
+                flushes: Rc::clone(&self.flushes),
             }
         }
 
@@ -93,6 +106,10 @@ pub(crate) mod testing {
 
         fn is_closed(&self) -> bool {
             self.closed.get()
+        }
+
+        fn flush(&self) {
+            self.flushes.set(self.flushes.get() + 1);
         }
     }
 

@@ -149,8 +149,16 @@ impl<F: Feed<Message>> Subscriptions<F> {
     /// `inbox` when it matched one without a live stream (or none at all).
     pub fn route(&self, delivery: Delivery, inbox: &impl Feed<Message>) -> Routed {
         let mut routed = Routed::default();
-        let mut orphan = !delivery.exact && delivery.patterns.is_empty();
         let message = Message { topic: delivery.topic, payload: delivery.payload };
+        if delivery.exact && delivery.patterns.is_empty() {
+            // The common case, one exact subscription: the message moves, no clone.
+            match self.exact.get(message.topic.as_str()).filter(|f| !f.is_closed()) {
+                Some(feed) => offer_one(feed, message, &mut routed),
+                None => offer_orphan(inbox, message, &mut routed),
+            }
+            return routed;
+        }
+        let mut orphan = !delivery.exact && delivery.patterns.is_empty();
         if delivery.exact {
             let feed = self.exact.get(message.topic.as_str());
             orphan |= !offer_to(feed, &message, &mut routed);
@@ -159,13 +167,37 @@ impl<F: Feed<Message>> Subscriptions<F> {
             orphan |= !offer_to(self.patterns.get(index), &message, &mut routed);
         }
         if orphan {
-            match inbox.offer(message) {
-                Offer::Dropped => routed.inbox_dropped = true,
-                Offer::Queued => routed.pressed |= inbox.is_pressed(),
-                Offer::Closed => {}
-            }
+            offer_orphan(inbox, message, &mut routed);
         }
         routed
+    }
+
+    /// Hands every stream's staged messages to its reader ([`Feed::flush`]); call after a
+    /// batch of [`Subscriptions::route`] calls, with the same `inbox`.
+    pub fn flush(&self, inbox: &impl Feed<Message>) {
+        self.exact.values().for_each(Feed::flush);
+        self.patterns.iter().for_each(Feed::flush);
+        inbox.flush();
+    }
+}
+
+/// Offers a message that matched no live stream to the `recv` queue.
+fn offer_orphan(inbox: &impl Feed<Message>, message: Message, routed: &mut Routed) {
+    match inbox.offer(message) {
+        Offer::Dropped => routed.inbox_dropped = true,
+        Offer::Queued => routed.pressed |= inbox.is_pressed(),
+        Offer::Closed => {}
+    }
+}
+
+/// Offers `message` itself to a stream that was live a moment ago. A reader that goes between
+/// the check and the offer takes the message with it, as it takes every message already
+/// waiting in its stream.
+fn offer_one<F: Feed<Message>>(feed: &F, message: Message, routed: &mut Routed) {
+    match feed.offer(message) {
+        Offer::Queued => routed.pressed |= feed.is_pressed(),
+        Offer::Dropped => routed.stream_dropped += 1,
+        Offer::Closed => {}
     }
 }
 
@@ -234,6 +266,35 @@ mod tests {
         assert_eq!(topics(&inbox), ["u"]);
         assert!(subs.remove_exact("t").is_some());
         assert!(subs.remove_exact("t").is_none());
+    }
+
+    #[test]
+    fn an_exact_only_match_moves_the_message_to_its_stream_or_else_to_the_inbox() {
+        let exact = TestFeed::new(8);
+        let inbox = TestFeed::new(8);
+        let mut subs = Subscriptions::new();
+        subs.insert_exact("t".into(), exact.handle());
+        let sent = delivery("t", true, &[]);
+        let payload_at = sent.payload.as_ptr();
+        subs.route(sent, &inbox);
+        let got = exact.taken();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].payload.as_ptr(), payload_at, "the payload itself, not a copy");
+        assert!(inbox.taken().is_empty());
+        exact.closed.set(true);
+        subs.route(delivery("t", true, &[]), &inbox);
+        assert!(exact.taken().is_empty());
+        assert_eq!(topics(&inbox), ["t"], "a closed stream's message goes to the inbox");
+    }
+
+    #[test]
+    fn flush_reaches_every_stream_and_the_inbox() {
+        let (exact, pattern, inbox) = (TestFeed::new(8), TestFeed::new(8), TestFeed::new(8));
+        let mut subs = Subscriptions::new();
+        subs.insert_exact("t".into(), exact.handle());
+        subs.insert_pattern(0, pattern.handle());
+        subs.flush(&inbox);
+        assert_eq!((exact.flushes.get(), pattern.flushes.get(), inbox.flushes.get()), (1, 1, 1));
     }
 
     #[test]
