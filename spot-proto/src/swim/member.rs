@@ -146,6 +146,12 @@ impl MemberCard {
         &self.0.tags
     }
 
+    /// Whether both cards are of the same member (the same card, or equal ids).
+    pub(crate) fn same_id(&self, other: &MemberCard) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.id_hash() == other.id_hash() && self.id() == other.id())
+    }
+
     pub(crate) fn id_hash(&self) -> u64 {
         self.0.id_hash
     }

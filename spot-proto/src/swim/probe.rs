@@ -9,6 +9,7 @@ use crate::wire::spot::{MemberState, NodeId};
 use crate::wire::swim::SwimMessage;
 
 use super::event::MembershipEvent;
+use super::member::MemberCard;
 use super::membership::{Membership, Phase};
 use super::timers::Timer;
 
@@ -16,7 +17,8 @@ use super::timers::Timer;
 #[derive(Clone, Debug)]
 pub(crate) struct Probe {
     pub(crate) seq: u32,
-    pub(crate) target: NodeId,
+    /// The target's card (a reference count, not a copy of its id).
+    pub(crate) target: MemberCard,
     pub(crate) slot: usize,
     pub(crate) acked: bool,
     pub(crate) expected_nacks: u32,
@@ -132,15 +134,11 @@ impl Membership {
         if let Some(slot) = self.table.next_probe_target(&mut self.rng)
             && let Some(member) = self.table.get(slot)
         {
-            let target = member.id().clone();
+            let target = member.card.clone();
             let endpoint = member.endpoint().clone();
             let suspicion = (member.state == MemberState::Suspect).then_some(member.incarnation);
             let seq = self.next_seq();
-            self.send(
-                endpoint,
-                &SwimMessage::Ping { seq, target: Some(target.clone()), suspicion },
-                false,
-            );
+            self.send_ping(endpoint, seq, target.id(), suspicion);
             let timeout = self.scaled(self.config.probe_timeout);
             self.probe = Some(Probe {
                 seq,
@@ -172,7 +170,7 @@ impl Membership {
         };
         self.raise_health(missed);
         let Some(member) = self.table.get(probe.slot) else { return };
-        if *member.id() != probe.target || !member.is_live() {
+        if !member.card.same_id(&probe.target) || !member.is_live() {
             return;
         }
         let incarnation = member.incarnation;

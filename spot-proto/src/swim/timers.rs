@@ -36,14 +36,23 @@ pub(crate) struct Timers {
     /// every input) then reads no heap memory, which in a large simulated cluster is a cache
     /// miss per member.
     first: Option<Instant>,
+    /// A pending [`Timer::ProbeTick`] with its sequence number, kept out of the heap: it is the
+    /// one timer of every probe period, and a member's heap is cold memory by its next period.
+    /// It is ordered with the heap's entries by `(at, seq)` exactly as if it were in the heap.
+    probe_tick: Option<(Instant, u64)>,
     heap: BinaryHeap<Reverse<(Instant, u64, Timer)>>,
     next_seq: u64,
 }
 
 impl Timers {
     pub(crate) fn schedule(&mut self, at: Instant, timer: Timer) {
-        self.heap.push(Reverse((at, self.next_seq, timer)));
+        let seq = self.next_seq;
         self.next_seq += 1;
+        if timer == Timer::ProbeTick && self.probe_tick.is_none() {
+            self.probe_tick = Some((at, seq));
+        } else {
+            self.heap.push(Reverse((at, seq, timer)));
+        }
         if self.first.is_none_or(|first| at < first) {
             self.first = Some(at);
         }
@@ -58,17 +67,76 @@ impl Timers {
         if self.first.is_none_or(|first| first > now) {
             return None;
         }
-        let timer = self.heap.pop().map(|Reverse((_, _, t))| t);
-        self.first = self.heap.peek().map(|Reverse((at, _, _))| *at);
+        let heap_first = self.heap.peek().map(|Reverse((at, seq, _))| (*at, *seq));
+        let timer = match (self.probe_tick, heap_first) {
+            (Some(tick), heap) if heap.is_none_or(|heap| tick < heap) => {
+                self.probe_tick = None;
+                Some(Timer::ProbeTick)
+            }
+            _ => self.heap.pop().map(|Reverse((_, _, t))| t),
+        };
+        let heap_first = self.heap.peek().map(|Reverse((at, _, _))| *at);
+        self.first = match (self.probe_tick.map(|(at, _)| at), heap_first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         timer
     }
 
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
+        self.probe_tick = None;
         self.first = None;
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.probe_tick.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SpotRng;
+
+    /// The queue gives the same timers in the same order as one heap keyed by `(at, seq)`.
+    #[test]
+    fn probe_ticks_come_out_in_heap_order() {
+        let mut rng = SpotRng::from_seed(11);
+        let mut timers = Timers::default();
+        let mut reference = BinaryHeap::new();
+        let mut now = 0u64;
+        let mut popped = 0;
+        for seq in 0..5_000u64 {
+            let at = Instant::from_millis(now + rng.below(50));
+            let timer = match rng.below(3) {
+                0 => Timer::ProbeTick,
+                1 => Timer::Gossip,
+                _ => Timer::ForwardTimeout(rng.below(4) as u32),
+            };
+            timers.schedule(at, timer.clone());
+            reference.push(Reverse((at, seq, timer)));
+            assert_eq!(timers.len(), reference.len());
+            assert_eq!(timers.next_deadline(), reference.peek().map(|Reverse((at, _, _))| *at));
+            if rng.below(2) == 0 {
+                now += rng.below(30);
+                let due = Instant::from_millis(now);
+                loop {
+                    let expected = match reference.peek() {
+                        Some(Reverse((at, _, _))) if *at <= due => {
+                            reference.pop().map(|Reverse((_, _, t))| t)
+                        }
+                        _ => None,
+                    };
+                    let got = timers.pop_due(due);
+                    assert_eq!(got, expected);
+                    if got.is_none() {
+                        break;
+                    }
+                    popped += 1;
+                }
+            }
+        }
+        assert!(popped > 1_000, "popped {popped}");
     }
 }

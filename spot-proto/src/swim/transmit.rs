@@ -3,7 +3,8 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::endpoint::Endpoint;
-use crate::wire::swim::{Datagram, DatagramWriter, SwimMessage};
+use crate::wire::spot::NodeId;
+use crate::wire::swim::{Datagram, DatagramWriter, MessageBody, PingRef, SwimMessage};
 
 use super::membership::Membership;
 
@@ -13,12 +14,24 @@ impl Membership {
         self.send_with(to, message, include_self, &[]);
     }
 
-    /// Queues one datagram to `to`, with `extra` encoded updates first (corrections meant for
-    /// this receiver), then pending updates.
-    pub(crate) fn send_with(
+    /// Queues a PING to `to` probing `target` (the same bytes as a [`SwimMessage::Ping`], without
+    /// a clone of the id).
+    pub(crate) fn send_ping(
         &mut self,
         to: Endpoint,
-        message: &SwimMessage,
+        seq: u32,
+        target: &NodeId,
+        suspicion: Option<u64>,
+    ) {
+        self.send_with(to, &PingRef { seq, target, suspicion }, false, &[]);
+    }
+
+    /// Queues one datagram to `to`, with `extra` encoded updates first (corrections meant for
+    /// this receiver), then pending updates.
+    pub(crate) fn send_with<M: MessageBody>(
+        &mut self,
+        to: Endpoint,
+        message: &M,
         include_self: bool,
         extra: &[Bytes],
     ) {
@@ -26,7 +39,7 @@ impl Membership {
         // back memory freed a moment ago (still in cache), where a per-member arena would walk
         // through cold memory and share one reference count between dozens of datagrams.
         let max = self.config.limits.max_datagram_size;
-        let mut capacity = DatagramWriter::head_len(&self.local.id, message);
+        let mut capacity = DatagramWriter::head_len_of(&self.local.id, message);
         if self.broadcasts.is_empty() {
             capacity += extra.iter().map(Bytes::len).sum::<usize>();
             if include_self {
@@ -41,7 +54,7 @@ impl Membership {
             Some(prefix) => {
                 DatagramWriter::with_prefix(&mut buf, prefix, message, &self.config.limits)
             }
-            None => DatagramWriter::new(
+            None => DatagramWriter::new_with(
                 &mut buf,
                 self.config.cluster_id,
                 &self.local.id,

@@ -85,7 +85,7 @@ impl SwimMessage {
     pub fn encoded_len(&self) -> usize {
         1 + match self {
             SwimMessage::Ping { target, suspicion, .. } => {
-                4 + node_id_len(target.as_ref()) + 1 + if suspicion.is_some() { 8 } else { 0 }
+                ping_body_len(target.as_ref(), *suspicion)
             }
             SwimMessage::Ack { .. } | SwimMessage::Nack { .. } => 4,
             SwimMessage::PingReq { target, target_endpoint, .. } => {
@@ -100,15 +100,7 @@ impl SwimMessage {
         buf.put_u8(self.kind());
         match self {
             SwimMessage::Ping { seq, target, suspicion } => {
-                buf.put_u32_le(*seq);
-                put_node_id(buf, target.as_ref());
-                match suspicion {
-                    Some(incarnation) => {
-                        buf.put_u8(PING_FLAG_SUSPICION);
-                        buf.put_u64_le(*incarnation);
-                    }
-                    None => buf.put_u8(0),
-                }
+                put_ping_body(buf, *seq, target.as_ref(), *suspicion);
             }
             SwimMessage::Ack { seq } | SwimMessage::Nack { seq } => buf.put_u32_le(*seq),
             SwimMessage::PingReq { seq, target, target_endpoint } => {
@@ -169,5 +161,70 @@ impl SwimMessage {
                 });
             }
         })
+    }
+}
+
+/// Bytes of a PING's body (after the kind byte).
+fn ping_body_len(target: Option<&NodeId>, suspicion: Option<u64>) -> usize {
+    4 + node_id_len(target) + 1 + if suspicion.is_some() { 8 } else { 0 }
+}
+
+/// Writes a PING's body (after the kind byte).
+fn put_ping_body<B: BufMut>(
+    buf: &mut B,
+    seq: u32,
+    target: Option<&NodeId>,
+    suspicion: Option<u64>,
+) {
+    buf.put_u32_le(seq);
+    put_node_id(buf, target);
+    match suspicion {
+        Some(incarnation) => {
+            buf.put_u8(PING_FLAG_SUSPICION);
+            buf.put_u64_le(incarnation);
+        }
+        None => buf.put_u8(0),
+    }
+}
+
+/// A probe message as [`super::DatagramWriter`] writes it: a [`SwimMessage`], or a
+/// [`PingRef`] that borrows its target's id instead of owning a clone.
+pub(crate) trait MessageBody {
+    /// Bytes the message takes, kind byte included.
+    fn encoded_len(&self) -> usize;
+    /// Writes the message, kind byte included.
+    fn encode<B: BufMut>(&self, buf: &mut B);
+}
+
+impl MessageBody for SwimMessage {
+    fn encoded_len(&self) -> usize {
+        SwimMessage::encoded_len(self)
+    }
+
+    fn encode<B: BufMut>(&self, buf: &mut B) {
+        SwimMessage::encode(self, buf);
+    }
+}
+
+/// A PING naming its target by reference: the same bytes as [`SwimMessage::Ping`] with
+/// `target: Some(target.clone())`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PingRef<'a> {
+    /// Sequence number the ACK echoes.
+    pub(crate) seq: u32,
+    /// The member probed.
+    pub(crate) target: &'a NodeId,
+    /// The incarnation at which we suspect it (buddy system).
+    pub(crate) suspicion: Option<u64>,
+}
+
+impl MessageBody for PingRef<'_> {
+    fn encoded_len(&self) -> usize {
+        1 + ping_body_len(Some(self.target), self.suspicion)
+    }
+
+    fn encode<B: BufMut>(&self, buf: &mut B) {
+        buf.put_u8(KIND_PING);
+        put_ping_body(buf, self.seq, Some(self.target), self.suspicion);
     }
 }

@@ -37,6 +37,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub use message::{
     KIND_ACK, KIND_GOSSIP, KIND_NACK, KIND_PING, KIND_PING_REQ, KIND_PUSH_PULL_REQUEST, SwimMessage,
 };
+pub(crate) use message::{MessageBody, PingRef};
 pub(crate) use quick::{QuickDatagram, QuickMessage};
 pub use state::{FullState, FullStateKind};
 pub(crate) use state::{
@@ -219,7 +220,12 @@ pub struct DatagramWriter<'b> {
 const STACK_HEAD_LEN: usize = 128;
 
 /// The clear header, the sender, the message and a zero update count.
-fn write_head<B: BufMut>(buf: &mut B, cluster_id: u64, sender: &NodeId, message: &SwimMessage) {
+fn write_head<B: BufMut, M: MessageBody>(
+    buf: &mut B,
+    cluster_id: u64,
+    sender: &NodeId,
+    message: &M,
+) {
     buf.put_slice(&SWIM_MAGIC);
     buf.put_u8(SWIM_VERSION);
     buf.put_u8(0);
@@ -276,6 +282,10 @@ impl<'b> DatagramWriter<'b> {
     /// An upper bound of the bytes [`Self::new`] writes (header, sender, message, update count),
     /// to size a buffer before any update is added.
     pub fn head_len(sender: &NodeId, message: &SwimMessage) -> usize {
+        Self::head_len_of(sender, message)
+    }
+
+    pub(crate) fn head_len_of<M: MessageBody>(sender: &NodeId, message: &M) -> usize {
         CLEAR_HEADER_LEN + node_id_len(Some(sender)) + message.encoded_len() + 1
     }
 
@@ -287,8 +297,19 @@ impl<'b> DatagramWriter<'b> {
         message: &SwimMessage,
         limits: &Limits,
     ) -> Self {
+        Self::new_with(buf, cluster_id, sender, message, limits)
+    }
+
+    /// [`Self::new`] for any [`MessageBody`].
+    pub(crate) fn new_with<M: MessageBody>(
+        buf: &'b mut BytesMut,
+        cluster_id: u64,
+        sender: &NodeId,
+        message: &M,
+        limits: &Limits,
+    ) -> Self {
         let start = buf.len();
-        let head_len = Self::head_len(sender, message);
+        let head_len = Self::head_len_of(sender, message);
         if head_len <= STACK_HEAD_LEN {
             // The usual case: assemble the header on the stack and copy it once.
             // (The computed length is an upper bound: copy what was written.)
@@ -318,10 +339,10 @@ impl<'b> DatagramWriter<'b> {
     }
 
     /// [`Self::new`] with the header and sender already encoded (the same bytes).
-    pub(crate) fn with_prefix(
+    pub(crate) fn with_prefix<M: MessageBody>(
         buf: &'b mut BytesMut,
         prefix: &[u8],
-        message: &SwimMessage,
+        message: &M,
         limits: &Limits,
     ) -> Self {
         let start = buf.len();
