@@ -40,6 +40,9 @@ pub(crate) struct Timers {
     /// one timer of every probe period, and a member's heap is cold memory by its next period.
     /// It is ordered with the heap's entries by `(at, seq)` exactly as if it were in the heap.
     probe_tick: Option<(Instant, u64)>,
+    /// The key of the heap's earliest entry, so that a probe tick is ordered against the heap
+    /// without reading the heap's memory.
+    heap_first: Option<(Instant, u64)>,
     heap: BinaryHeap<Reverse<(Instant, u64, Timer)>>,
     next_seq: u64,
 }
@@ -52,6 +55,9 @@ impl Timers {
             self.probe_tick = Some((at, seq));
         } else {
             self.heap.push(Reverse((at, seq, timer)));
+            if self.heap_first.is_none_or(|first| (at, seq) < first) {
+                self.heap_first = Some((at, seq));
+            }
         }
         if self.first.is_none_or(|first| at < first) {
             self.first = Some(at);
@@ -67,16 +73,18 @@ impl Timers {
         if self.first.is_none_or(|first| first > now) {
             return None;
         }
-        let heap_first = self.heap.peek().map(|Reverse((at, seq, _))| (*at, *seq));
-        let timer = match (self.probe_tick, heap_first) {
+        let timer = match (self.probe_tick, self.heap_first) {
             (Some(tick), heap) if heap.is_none_or(|heap| tick < heap) => {
                 self.probe_tick = None;
                 Some(Timer::ProbeTick)
             }
-            _ => self.heap.pop().map(|Reverse((_, _, t))| t),
+            _ => {
+                let timer = self.heap.pop().map(|Reverse((_, _, t))| t);
+                self.heap_first = self.heap.peek().map(|Reverse((at, seq, _))| (*at, *seq));
+                timer
+            }
         };
-        let heap_first = self.heap.peek().map(|Reverse((at, _, _))| *at);
-        self.first = match (self.probe_tick.map(|(at, _)| at), heap_first) {
+        self.first = match (self.probe_tick.map(|(at, _)| at), self.heap_first.map(|(at, _)| at)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -86,6 +94,7 @@ impl Timers {
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
         self.probe_tick = None;
+        self.heap_first = None;
         self.first = None;
     }
 
