@@ -7,8 +7,8 @@ use crate::endpoint::Endpoint;
 use crate::time::Instant;
 use crate::wire::spot::{MemberInfo, MemberState, NodeId, PushPull};
 use crate::wire::swim::{
-    FULL_STATE_HEAD_LEN, FullState, FullStateKind, MemberUpdate, UpdateKind, entry_fields_len,
-    put_entry_fields, put_head,
+    EntryRef, FULL_STATE_HEAD_LEN, FullStateKind, FullStateView, MemberUpdate, UpdateKind,
+    entry_fields_len, put_entry_fields, put_head,
 };
 
 use super::membership::{Membership, Phase};
@@ -38,7 +38,7 @@ impl Membership {
             return None;
         }
         self.stats.push_pull_bytes_in += message.state.len() as u64;
-        let state = match FullState::decode(&message.state, &self.config.limits) {
+        let state = match FullStateView::check(&message.state, &self.config.limits) {
             Ok(state) if state.cluster_id == self.config.cluster_id => state,
             _ => {
                 self.stats.push_pull_malformed += 1;
@@ -46,8 +46,14 @@ impl Membership {
             }
         };
         let kind = state.kind;
-        for info in state.members {
-            self.merge_entry(now, info, Some(&message.sender));
+        for entry in state.entries() {
+            // Most entries tell us nothing new: skip them without making a `MemberInfo`.
+            if self.entry_is_stale(&entry) {
+                continue;
+            }
+            if let Some(info) = state.info(&entry, &self.config.limits) {
+                self.merge_entry(now, info, Some(&message.sender));
+            }
         }
         if matches!(self.phase, Phase::Joining { .. }) {
             self.complete_join(now);
@@ -60,6 +66,26 @@ impl Membership {
                 state: self.full_state(FullStateKind::Response),
             }),
             FullStateKind::Response => None,
+        }
+    }
+
+    /// Whether merging `entry` would change nothing (an ALIVE or LEFT no newer than what we
+    /// have about a member we know): exactly the entries [`Self::merge_entry`] ignores without
+    /// a trace. Anything else (ourselves, strangers, suspicions, news) is merged in full.
+    fn entry_is_stale(&self, entry: &EntryRef<'_>) -> bool {
+        if self.is_local_id_bytes(entry.id) {
+            return false;
+        }
+        let Some(member) = self.table.slot_of_bytes(entry.id).and_then(|s| self.table.get(s))
+        else {
+            return false;
+        };
+        match entry.state {
+            MemberState::Alive => entry.incarnation <= member.incarnation,
+            MemberState::Left => {
+                member.state == MemberState::Left || entry.incarnation < member.incarnation
+            }
+            MemberState::Suspect | MemberState::Dead => false,
         }
     }
 

@@ -74,6 +74,16 @@ impl MemberTable {
         })
     }
 
+    /// [`Self::slot_of`] for a node id's bytes.
+    pub(crate) fn slot_of_bytes(&self, id: &[u8]) -> Option<usize> {
+        let slots = &self.slots;
+        // A `NodeId` hashes as its bytes do.
+        let hash = index_hash(id);
+        self.by_id.find(hash, |slot| {
+            card_at(slots, slot).is_some_and(|c| c.id_hash() == hash && c.id().as_bytes() == id)
+        })
+    }
+
     /// The slot of the member with the id of `card` (using the card's cached hash).
     pub(crate) fn slot_of_card(&self, card: &MemberCard) -> Option<usize> {
         let slots = &self.slots;

@@ -91,7 +91,10 @@ fn probe_order_is_a_shuffled_round_robin_over_live_members() {
     assert_ne!(first, second, "rounds are reshuffled");
     assert_eq!(table.counts(), [9, 0, 1, 0]);
     let slot = table.slot_of(&id("m3")).unwrap();
+    assert_eq!(table.slot_of_bytes(b"m3"), Some(slot), "an id's bytes find it too");
+    assert_eq!(table.slot_of_bytes(b"m33"), None);
     table.remove(slot);
+    assert_eq!(table.slot_of_bytes(b"m3"), None);
     assert_eq!(table.len(), 9);
     assert!(table.slot_at(&Endpoint::inproc("m3").unwrap()).is_none());
     let mut picked = Vec::new();

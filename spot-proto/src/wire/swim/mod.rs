@@ -39,6 +39,7 @@ pub use message::{
 };
 pub(crate) use message::{MessageBody, PingRef};
 pub(crate) use quick::{QuickDatagram, QuickMessage};
+pub(crate) use state::{EntryRef, FullStateView};
 pub use state::{FullState, FullStateKind};
 pub(crate) use state::{
     HEAD_LEN as FULL_STATE_HEAD_LEN, entry_fields_len, put_entry_fields, put_head,

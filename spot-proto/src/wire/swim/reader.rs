@@ -15,6 +15,31 @@ impl<'a> Reader<'a> {
         Reader { input, pos: 0 }
     }
 
+    /// A reader of `input` from byte `pos`.
+    pub(crate) fn at(input: &'a Bytes, pos: usize) -> Self {
+        Reader { input, pos }
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Like [`Self::take`], borrowed (no reference count).
+    pub(crate) fn take_slice(
+        &mut self,
+        n: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        let available = self.remaining();
+        if n > available {
+            return Err(DecodeError::Truncated { what, needed: n, available });
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(&self.input[start..self.pos])
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
     }

@@ -4,12 +4,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::reader::Reader;
 use super::update::{
-    endpoint_len, node_id_len, put_endpoint, put_node_id, put_tags, read_endpoint, read_node_id,
-    read_state, read_tags, tags_len,
+    ENDPOINT_ANY, ENDPOINT_INPROC, ENDPOINT_IPV4, ENDPOINT_IPV6, ENDPOINT_NAME, endpoint_len,
+    node_id_len, put_endpoint, put_node_id, put_tags, read_endpoint, read_node_id, read_state,
+    read_tags, tags_len,
 };
 use super::{SWIM_MAGIC, SWIM_VERSION};
 use crate::endpoint::Endpoint;
-use crate::wire::spot::{MemberInfo, MemberState, NodeId, Tag};
+use crate::wire::spot::{MAX_NODE_ID_LEN, MemberInfo, MemberState, NodeId, Tag};
 use crate::{DecodeError, Limits};
 
 const KIND_REQUEST: u8 = 0x10;
@@ -134,54 +135,160 @@ impl FullState {
 
     /// Decodes a blob; every violation is a typed [`DecodeError`].
     pub fn decode(blob: &Bytes, limits: &Limits) -> Result<Self, DecodeError> {
-        if blob.len() as u64 > limits.max_message_size {
-            return Err(DecodeError::TooLarge {
-                what: "SWIM full state",
-                size: blob.len() as u64,
-                limit: limits.max_message_size,
-            });
-        }
-        let mut reader = Reader::new(blob);
-        let magic: [u8; 2] = reader.array("SWIM magic")?;
-        if magic != SWIM_MAGIC {
-            return Err(DecodeError::BadMagic);
-        }
-        let version = reader.u8("SWIM version")?;
-        if version != SWIM_VERSION {
-            return Err(DecodeError::UnsupportedSwimVersion { version });
-        }
-        let kind = match reader.u8("full state kind")? {
-            KIND_REQUEST => FullStateKind::Request,
-            KIND_RESPONSE => FullStateKind::Response,
-            other => {
-                return Err(DecodeError::InvalidValue {
-                    what: "full state kind",
-                    value: u64::from(other),
-                });
-            }
-        };
-        let cluster_id = reader.u64("cluster id")?;
-        let count = usize::try_from(reader.u32("member count")?).unwrap_or(usize::MAX);
-        let needed = count.saturating_mul(MIN_ENTRY_LEN);
-        if needed > reader.remaining() {
-            return Err(DecodeError::Truncated {
-                what: "full state members",
-                needed,
-                available: reader.remaining(),
-            });
-        }
+        let (kind, cluster_id, count, mut reader) = read_head(blob, limits)?;
         let mut members = Vec::with_capacity(count);
         for _ in 0..count {
-            let state = read_state(&mut reader)?;
-            let id = read_node_id(&mut reader, limits)?;
-            let incarnation = reader.u64("incarnation")?;
-            let endpoint = read_endpoint(&mut reader)?;
-            let tags = read_tags(&mut reader, limits)?;
-            members.push(MemberInfo { id, endpoint, state, incarnation, tags });
+            members.push(read_entry(&mut reader, limits)?);
         }
         reader.finish("SWIM full state")?;
         Ok(FullState { kind, cluster_id, members })
     }
+}
+
+/// Checks the head of a blob; returns its kind, cluster id, member count and a reader at the
+/// first entry.
+fn read_head<'a>(
+    blob: &'a Bytes,
+    limits: &Limits,
+) -> Result<(FullStateKind, u64, usize, Reader<'a>), DecodeError> {
+    if blob.len() as u64 > limits.max_message_size {
+        return Err(DecodeError::TooLarge {
+            what: "SWIM full state",
+            size: blob.len() as u64,
+            limit: limits.max_message_size,
+        });
+    }
+    let mut reader = Reader::new(blob);
+    let magic: [u8; 2] = reader.array("SWIM magic")?;
+    if magic != SWIM_MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let version = reader.u8("SWIM version")?;
+    if version != SWIM_VERSION {
+        return Err(DecodeError::UnsupportedSwimVersion { version });
+    }
+    let kind = match reader.u8("full state kind")? {
+        KIND_REQUEST => FullStateKind::Request,
+        KIND_RESPONSE => FullStateKind::Response,
+        other => {
+            return Err(DecodeError::InvalidValue {
+                what: "full state kind",
+                value: u64::from(other),
+            });
+        }
+    };
+    let cluster_id = reader.u64("cluster id")?;
+    let count = usize::try_from(reader.u32("member count")?).unwrap_or(usize::MAX);
+    let needed = count.saturating_mul(MIN_ENTRY_LEN);
+    if needed > reader.remaining() {
+        return Err(DecodeError::Truncated {
+            what: "full state members",
+            needed,
+            available: reader.remaining(),
+        });
+    }
+    Ok((kind, cluster_id, count, reader))
+}
+
+/// Reads one member entry.
+fn read_entry(reader: &mut Reader<'_>, limits: &Limits) -> Result<MemberInfo, DecodeError> {
+    let state = read_state(reader)?;
+    let id = read_node_id(reader, limits)?;
+    let incarnation = reader.u64("incarnation")?;
+    let endpoint = read_endpoint(reader)?;
+    let tags = read_tags(reader, limits)?;
+    Ok(MemberInfo { id, endpoint, state, incarnation, tags })
+}
+
+/// The fields of a member entry that decide whether it says anything new, borrowed from the
+/// blob, and where the entry starts (for [`FullStateView::info`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EntryRef<'a> {
+    /// The announced state.
+    pub(crate) state: MemberState,
+    /// The member's node id bytes (a valid node id).
+    pub(crate) id: &'a [u8],
+    /// The member's incarnation.
+    pub(crate) incarnation: u64,
+    start: usize,
+}
+
+/// A full-state blob checked in place: [`FullState::decode`] accepts it, and its entries can be
+/// walked without making a [`MemberInfo`] of each (a push-pull merge skips most of them).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FullStateView<'a> {
+    /// Request or response.
+    pub(crate) kind: FullStateKind,
+    /// The sender's cluster.
+    pub(crate) cluster_id: u64,
+    blob: &'a Bytes,
+    first: usize,
+    count: usize,
+}
+
+impl<'a> FullStateView<'a> {
+    /// Checks `blob` as [`FullState::decode`] does (the same blobs are accepted), without
+    /// building its members.
+    pub(crate) fn check(blob: &'a Bytes, limits: &Limits) -> Result<Self, DecodeError> {
+        let (kind, cluster_id, count, mut reader) = read_head(blob, limits)?;
+        let first = reader.pos();
+        let id_limit = limits.max_member_id_len.min(MAX_NODE_ID_LEN);
+        for _ in 0..count {
+            read_state(&mut reader)?;
+            let id_len = usize::from(reader.u8("node id length")?);
+            if id_len == 0 {
+                return Err(DecodeError::EmptyField { what: "node id" });
+            }
+            if id_len > id_limit {
+                return Err(DecodeError::TooLarge {
+                    what: "node id",
+                    size: id_len as u64,
+                    limit: id_limit as u64,
+                });
+            }
+            reader.take_slice(id_len, "node id")?;
+            reader.u64("incarnation")?;
+            read_endpoint(&mut reader)?;
+            read_tags(&mut reader, limits)?;
+        }
+        reader.finish("SWIM full state")?;
+        Ok(FullStateView { kind, cluster_id, blob, first, count })
+    }
+
+    /// The entries, in order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = EntryRef<'a>> + use<'a> {
+        let mut reader = Reader::at(self.blob, self.first);
+        (0..self.count).filter_map(move |_| {
+            let start = reader.pos();
+            let state = read_state(&mut reader).ok()?;
+            let id_len = usize::from(reader.u8("node id length").ok()?);
+            let id = reader.take_slice(id_len, "node id").ok()?;
+            let incarnation = reader.u64("incarnation").ok()?;
+            skip_endpoint_and_tags(&mut reader)?;
+            Some(EntryRef { state, id, incarnation, start })
+        })
+    }
+
+    /// The whole entry, as [`FullState::decode`] gives it.
+    pub(crate) fn info(&self, entry: &EntryRef<'_>, limits: &Limits) -> Option<MemberInfo> {
+        read_entry(&mut Reader::at(self.blob, entry.start), limits).ok()
+    }
+}
+
+/// Steps over a checked entry's endpoint and tag block.
+fn skip_endpoint_and_tags(reader: &mut Reader<'_>) -> Option<()> {
+    let endpoint_len = match reader.u8("endpoint kind").ok()? {
+        ENDPOINT_ANY => 2,
+        ENDPOINT_IPV4 => 4 + 2,
+        ENDPOINT_IPV6 => 16 + 2,
+        ENDPOINT_NAME => usize::from(reader.u8("host name").ok()?) + 2,
+        ENDPOINT_INPROC => usize::from(reader.u8("inproc name").ok()?),
+        _ => return None,
+    };
+    reader.take_slice(endpoint_len, "endpoint").ok()?;
+    let tags_len = usize::from(reader.u16("tag block length").ok()?);
+    reader.take_slice(tags_len, "tag block").ok()?;
+    Some(())
 }
 
 /// Writes the blob's head for `count` members that the caller appends with [`put_entry`].

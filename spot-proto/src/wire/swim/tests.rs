@@ -438,3 +438,89 @@ fn quick_reader_takes_plain_probes_and_agrees_with_the_decoder() {
     let small = Limits { max_datagram_size: ping.len() - 1, ..Limits::default() };
     assert!(quick_as_full(&ping, 7, &small).is_none());
 }
+
+/// The entries of a checked view, each made whole, in the decoder's terms.
+fn view_members(blob: &Bytes, limits: &Limits) -> Option<(FullStateKind, u64, Vec<MemberInfo>)> {
+    let view = FullStateView::check(blob, limits).ok()?;
+    let members = view
+        .entries()
+        .map(|entry| {
+            let info = view.info(&entry, limits).expect("a checked entry reads");
+            assert_eq!(entry.id, info.id.as_bytes().as_ref());
+            assert_eq!((entry.state, entry.incarnation), (info.state, info.incarnation));
+            info
+        })
+        .collect();
+    Some((view.kind, view.cluster_id, members))
+}
+
+#[test]
+fn full_state_view_accepts_what_the_decoder_accepts() {
+    let limits = limits();
+    let members = vec![
+        MemberInfo {
+            id: id("alpha"),
+            endpoint: "tcp://10.0.0.1:5555".parse().unwrap(),
+            state: MemberState::Alive,
+            incarnation: 1,
+            tags: vec![Tag::copy_from_strs("role", "worker").unwrap()],
+        },
+        MemberInfo {
+            id: id("b"),
+            endpoint: "inproc://b".parse().unwrap(),
+            state: MemberState::Dead,
+            incarnation: 4,
+            tags: vec![],
+        },
+        MemberInfo {
+            id: id("c"),
+            endpoint: "tcp://[::1]:7".parse().unwrap(),
+            state: MemberState::Suspect,
+            incarnation: 9,
+            tags: vec![],
+        },
+        MemberInfo {
+            id: id("d"),
+            endpoint: "tcp://host.example:80".parse().unwrap(),
+            state: MemberState::Left,
+            incarnation: 2,
+            tags: vec![],
+        },
+        MemberInfo {
+            id: id("e"),
+            endpoint: "tcp://*:99".parse().unwrap(),
+            state: MemberState::Alive,
+            incarnation: 0,
+            tags: vec![],
+        },
+    ];
+    let state = FullState { kind: FullStateKind::Request, cluster_id: 5, members };
+    let (blob, _) = state.encode(&limits);
+    assert_eq!(
+        view_members(&blob, &limits),
+        Some((state.kind, state.cluster_id, state.members.clone()))
+    );
+    let mut variants: Vec<Vec<u8>> = (0..blob.len()).map(|n| blob[..n].to_vec()).collect();
+    variants.push([&blob[..], &[0]].concat());
+    for at in 0..blob.len() {
+        for value in [0u8, 1, 2, 3, 4, 5, 0x7f, 0xff, blob[at].wrapping_add(1)] {
+            let mut changed = blob.to_vec();
+            changed[at] = value;
+            variants.push(changed);
+        }
+    }
+    let mut accepted = 0;
+    for variant in variants {
+        let variant = Bytes::from(variant);
+        let decoded = FullState::decode(&variant, &limits).ok();
+        let viewed = view_members(&variant, &limits);
+        assert_eq!(
+            viewed,
+            decoded.map(|s| (s.kind, s.cluster_id, s.members)),
+            "{:?}",
+            &variant[..]
+        );
+        accepted += usize::from(viewed.is_some());
+    }
+    assert!(accepted > 50, "accepted {accepted}");
+}
