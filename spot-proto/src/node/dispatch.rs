@@ -26,7 +26,7 @@ impl Node {
             (_, Remote::Publisher) => self.on_foreign_publish(from.as_ref(), &message),
             // SUB peers send nothing but subscriptions (the link turns 0x01/0x00 into events).
             (Direction::Inbound, Remote::Subscriber) => self.stats.malformed += 1,
-            _ => match SpotCommand::decode(message.frames(), &self.config.limits) {
+            _ => match SpotCommand::decode_message(message, &self.config.limits) {
                 Ok(command) => match from {
                     Some(endpoint) => self.on_answer(conn, &endpoint, command),
                     None => self.on_request(conn, command),
@@ -48,7 +48,7 @@ impl Node {
             }
         };
         match Topic::new(topic.clone(), &self.config.limits) {
-            Ok(topic) => self.on_forwarded(&topic, &payload, from, None),
+            Ok(topic) => self.on_forwarded(topic, payload, from, None),
             Err(_) => self.stats.malformed += 1,
         }
     }
@@ -82,11 +82,11 @@ impl Node {
                 self.peer_synced(endpoint);
             }
             SpotCommand::Publish { topic, data } => {
-                self.on_forwarded(&topic, &data, Some(endpoint), None);
+                self.on_forwarded(topic, data, Some(endpoint), None);
             }
             SpotCommand::RelayedPublish(relay) => {
                 let (topic, data) = (relay.topic.clone(), relay.data.clone());
-                self.on_forwarded(&topic, &data, Some(endpoint), Some(relay));
+                self.on_forwarded(topic, data, Some(endpoint), Some(relay));
             }
             SpotCommand::PushPullResp(message) => {
                 if let Some(membership) = self.membership.as_mut() {
@@ -220,8 +220,8 @@ impl Node {
             },
         };
         if self.directory.is_local(topic.as_str()) {
-            self.deliver_local(topic, data, None);
             let _ = self.fan_out(topic, data, Origin::Owner, false);
+            self.deliver_local(topic.clone(), data.clone(), None);
             return;
         }
         let Some(owner) = self.directory.owner_of(topic.as_str()).cloned() else {

@@ -233,13 +233,8 @@ impl Node {
 
     /// Puts a message in the receive queue if our user subscribes to its topic (once, however
     /// many subscriptions match), bounded by the receive high-water marks.
-    pub(crate) fn deliver_local(
-        &mut self,
-        topic: &Topic,
-        payload: &Bytes,
-        from: Option<&Endpoint>,
-    ) {
-        let exact = self.local_exact.contains(topic);
+    pub(crate) fn deliver_local(&mut self, topic: Topic, payload: Bytes, from: Option<&Endpoint>) {
+        let exact = self.local_exact.contains(&topic);
         let patterns: Vec<usize> = self
             .local_patterns
             .iter()
@@ -264,7 +259,7 @@ impl Node {
         }
         self.stats.received_messages += 1;
         self.stats.received_bytes += payload.len() as u64;
-        let delivery = Delivery { topic: topic.clone(), payload: payload.clone(), exact, patterns };
+        let delivery = Delivery { topic, payload, exact, patterns };
         self.received.push_back((delivery, from.cloned()));
     }
 
@@ -334,8 +329,8 @@ impl Node {
     /// deliver it locally and pass it on to connections that subscribe through us.
     pub(crate) fn on_forwarded(
         &mut self,
-        topic: &Topic,
-        data: &Bytes,
+        topic: Topic,
+        data: Bytes,
         from: Option<&Endpoint>,
         relay: Option<RelayedPublish>,
     ) {
@@ -353,7 +348,7 @@ impl Node {
         let header = match relay {
             // First relay hop: we become the origin of the relayed copies (only when someone
             // subscribes through us: a sequence number is spent per relayed message).
-            None if !self.subscribers.wants(topic) => {
+            None if !self.subscribers.wants(&topic) => {
                 self.deliver_local(topic, data, from);
                 return;
             }
@@ -370,9 +365,9 @@ impl Node {
                 }
             },
         };
-        self.deliver_local(topic, data, from);
-        if self.subscribers.wants(topic) {
-            let _ = self.fan_out(topic, data, Origin::Relayed(header), false);
+        if self.subscribers.wants(&topic) {
+            let _ = self.fan_out(&topic, &data, Origin::Relayed(header), false);
         }
+        self.deliver_local(topic, data, from);
     }
 }

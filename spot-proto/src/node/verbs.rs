@@ -265,7 +265,7 @@ impl Node {
             // Fan-out only queues bytes on links (taken at the next poll_output) and delivery
             // only fills the receive queue: nothing here needs a flush.
             self.fan_out(topic, &payload, Origin::Owner, true)?;
-            self.deliver_local(topic, &payload, None);
+            self.deliver_local(topic.clone(), payload, None);
             self.stats.publishes += 1;
             return Ok(());
         }

@@ -11,6 +11,7 @@ use super::relay::RelayedPublish;
 use super::session::Hello;
 use super::subscription::SubscribeAck;
 use super::{Envelope, check_payload, split_envelope};
+use crate::wire::zmtp::Message;
 use crate::{DecodeError, Limits};
 
 /// One SPOT message, decoded.
@@ -157,6 +158,26 @@ impl SpotCommand {
             Some(known) => decode_known(known, args, limits),
             None => Ok(SpotCommand::Unknown { code, frames: args.to_vec() }),
         }
+    }
+
+    /// [`SpotCommand::decode`] of a whole message, taking its frames: a PUBLISH keeps its topic
+    /// and payload frames as they are (no reference-count traffic, the hot path of every
+    /// subscriber); every other command decodes as [`SpotCommand::decode`] does, with the same
+    /// validation and errors.
+    pub fn decode_message(
+        mut message: Message,
+        limits: &Limits,
+    ) -> Result<SpotCommand, DecodeError> {
+        let frames = message.frames_mut();
+        let start = usize::from(frames.first().is_some_and(Bytes::is_empty));
+        if let [command, topic, data] = &mut frames[start..]
+            && command.as_ref() == [CommandCode::Publish as u8]
+        {
+            check_payload(data, "PUBLISH data", limits)?;
+            let topic = Topic::new(core::mem::take(topic), limits)?;
+            return Ok(SpotCommand::Publish { topic, data: core::mem::take(data) });
+        }
+        SpotCommand::decode(message.frames(), limits)
     }
 
     /// Appends this command's frames to `out`, preceded by an empty delimiter frame when

@@ -306,3 +306,39 @@ fn publish_frames_match_the_encoded_publish_command() {
         assert_eq!(frames, command.encode(envelope), "{envelope:?}");
     }
 }
+
+#[test]
+fn decode_message_agrees_with_decode_and_takes_the_publish_frames_as_they_are() {
+    use crate::wire::zmtp::Message;
+
+    let mut small = limits();
+    small.max_message_size = 4;
+    let cases: Vec<Vec<Bytes>> = vec![
+        frames(&[&[0x01], b"game:score", b"42"]),
+        frames(&[b"", &[0x01], b"game:score", b"42"]),
+        frames(&[&[0x01], b"game:score", b"too long"]),
+        frames(&[&[0x01], b"\xff\xfe", b"42"]),
+        frames(&[&[0x01], b"game:score"]),
+        frames(&[&[0x02], b"game:score"]),
+        frames(&[&[0x04]]),
+        frames(&[b""]),
+        frames(&[&[0x01, 0x01], b"t", b"d"]),
+        frames(&[&[0x7e], b"anything"]),
+    ];
+    for case in cases {
+        for limits in [limits(), small.clone()] {
+            let expected = SpotCommand::decode(&case, &limits);
+            let got = SpotCommand::decode_message(Message::from(case.clone()), &limits);
+            assert_eq!(got, expected, "{case:?}");
+        }
+    }
+    let data = Bytes::from_static(b"payload");
+    let message =
+        Message::from(vec![Bytes::from_static(&[0x01]), Bytes::from_static(b"t"), data.clone()]);
+    match SpotCommand::decode_message(message, &limits()) {
+        Ok(SpotCommand::Publish { data: taken, .. }) => {
+            assert_eq!(taken.as_ptr(), data.as_ptr(), "the payload frame itself")
+        }
+        other => panic!("not a publish: {other:?}"),
+    }
+}
