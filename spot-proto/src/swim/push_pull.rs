@@ -46,9 +46,10 @@ impl Membership {
             }
         };
         let kind = state.kind;
+        let mut hint = 0;
         for entry in state.entries() {
             // Most entries tell us nothing new: skip them without making a `MemberInfo`.
-            if self.entry_is_stale(&entry) {
+            if self.entry_is_stale(&entry, &mut hint) {
                 continue;
             }
             if let Some(info) = state.info(&entry, &self.config.limits) {
@@ -72,14 +73,14 @@ impl Membership {
     /// Whether merging `entry` would change nothing (an ALIVE or LEFT no newer than what we
     /// have about a member we know): exactly the entries [`Self::merge_entry`] ignores without
     /// a trace. Anything else (ourselves, strangers, suspicions, news) is merged in full.
-    fn entry_is_stale(&self, entry: &EntryRef<'_>) -> bool {
+    /// `hint` is where to look first (the slot after the previous entry's), updated.
+    fn entry_is_stale(&self, entry: &EntryRef<'_>, hint: &mut usize) -> bool {
         if self.is_local_id_bytes(entry.id) {
             return false;
         }
-        let Some(member) = self.table.slot_of_bytes(entry.id).and_then(|s| self.table.get(s))
-        else {
-            return false;
-        };
+        let Some(slot) = self.table.slot_of_bytes_near(entry.id, *hint) else { return false };
+        *hint = slot + 1;
+        let Some(member) = self.table.get(slot) else { return false };
         match entry.state {
             MemberState::Alive => entry.incarnation <= member.incarnation,
             MemberState::Left => {

@@ -84,6 +84,15 @@ impl MemberTable {
         })
     }
 
+    /// [`Self::slot_of_bytes`], trying `hint` first: a full state lists its sender's table in
+    /// slot order, and tables filled in the same order (a roster, members joining through the
+    /// same seeds) line up, so the slot after the previous entry's is most often the next
+    /// entry's, read without the index.
+    pub(crate) fn slot_of_bytes_near(&self, id: &[u8], hint: usize) -> Option<usize> {
+        let hinted = card_at(&self.slots, hint).is_some_and(|c| c.id().as_bytes() == id);
+        if hinted { Some(hint) } else { self.slot_of_bytes(id) }
+    }
+
     /// The slot of the member with the id of `card` (using the card's cached hash).
     pub(crate) fn slot_of_card(&self, card: &MemberCard) -> Option<usize> {
         let slots = &self.slots;

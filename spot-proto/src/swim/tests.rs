@@ -93,6 +93,9 @@ fn probe_order_is_a_shuffled_round_robin_over_live_members() {
     let slot = table.slot_of(&id("m3")).unwrap();
     assert_eq!(table.slot_of_bytes(b"m3"), Some(slot), "an id's bytes find it too");
     assert_eq!(table.slot_of_bytes(b"m33"), None);
+    for hint in [0, slot, slot + 1, 1000] {
+        assert_eq!(table.slot_of_bytes_near(b"m3", hint), Some(slot), "hint {hint}");
+    }
     table.remove(slot);
     assert_eq!(table.slot_of_bytes(b"m3"), None);
     assert_eq!(table.len(), 9);

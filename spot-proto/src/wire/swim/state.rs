@@ -249,7 +249,12 @@ impl<'a> FullStateView<'a> {
             reader.take_slice(id_len, "node id")?;
             reader.u64("incarnation")?;
             read_endpoint(&mut reader)?;
-            read_tags(&mut reader, limits)?;
+            // An empty tag block (the usual case) needs no reading beyond its length.
+            let tags_at = reader.pos();
+            if reader.u16("tag block length")? != 0 {
+                reader = Reader::at(blob, tags_at);
+                read_tags(&mut reader, limits)?;
+            }
         }
         reader.finish("SWIM full state")?;
         Ok(FullStateView { kind, cluster_id, blob, first, count })
