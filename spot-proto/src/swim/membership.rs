@@ -61,18 +61,25 @@ pub struct Membership {
     pub(crate) next_seq: u32,
     pub(crate) health: u32,
     pub(crate) gossip_armed: bool,
+    /// The settings every probe and datagram reads, copied out of `config` (which spans five
+    /// cache lines).
+    pub(crate) hot: HotConfig,
     /// Our datagrams' clear header and sender id, inline: every send copies it and every
     /// received PING compares its target with our id, without reading the id's heap bytes.
     pub(crate) prefix: DatagramPrefix,
-    pub(crate) table: MemberTable,
+    /// The oldest queued datagram, when it is alone: a probe or an answer is one datagram, and
+    /// a ring buffer of its own is one more cold allocation per input.
+    pub(crate) transmit_next: Option<Datagram>,
+    /// The datagrams queued after `transmit_next`.
     pub(crate) transmits: VecDeque<Datagram>,
     pub(crate) events: VecDeque<MembershipEvent>,
     pub(crate) push_pulls: VecDeque<(Endpoint, PushPull)>,
+    pub(crate) table: MemberTable,
     pub(crate) stats: SwimStats,
+    pub(crate) broadcasts: BroadcastQueue,
     pub(crate) local: LocalMember,
     /// Our own ALIVE update, encoded (piggybacked when joining or answering strangers).
     pub(crate) local_alive: Bytes,
-    pub(crate) broadcasts: BroadcastQueue,
     /// Encoded ALIVE updates answering stale rumours in the datagram being handled.
     pub(crate) corrections: Vec<Bytes>,
     pub(crate) last_correction: Option<Instant>,
@@ -86,6 +93,36 @@ pub struct Membership {
     pub(crate) last_stranger_push_pull: Option<Instant>,
     pub(crate) join_seeds: Vec<Endpoint>,
     pub(crate) join_retries: u32,
+}
+
+/// Copies of the [`SwimConfig`] fields read on every probe and datagram (the configuration is
+/// fixed once the membership is made).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HotConfig {
+    pub(crate) cluster_id: u64,
+    pub(crate) probe_interval: core::time::Duration,
+    pub(crate) probe_timeout: core::time::Duration,
+    /// [`crate::Limits::max_datagram_size`].
+    pub(crate) max_datagram_size: usize,
+    /// [`crate::Limits::max_updates_per_datagram`].
+    pub(crate) max_updates: usize,
+    /// [`crate::Limits::max_member_id_len`].
+    pub(crate) max_member_id_len: usize,
+    pub(crate) retransmit_multiplier: u32,
+}
+
+impl HotConfig {
+    fn new(config: &SwimConfig) -> Self {
+        HotConfig {
+            cluster_id: config.cluster_id,
+            probe_interval: config.probe_interval,
+            probe_timeout: config.probe_timeout,
+            max_datagram_size: config.limits.max_datagram_size,
+            max_updates: config.limits.max_updates_per_datagram,
+            max_member_id_len: config.limits.max_member_id_len,
+            retransmit_multiplier: config.retransmit_multiplier,
+        }
+    }
 }
 
 impl Membership {
@@ -113,6 +150,8 @@ impl Membership {
             forwards: FxHashMap::default(),
             health: 0,
             gossip_armed: false,
+            hot: HotConfig::new(&config),
+            transmit_next: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             push_pulls: VecDeque::new(),
@@ -243,7 +282,16 @@ impl Membership {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Datagram> {
-        self.transmits.pop_front()
+        self.transmit_next.take().or_else(|| self.transmits.pop_front())
+    }
+
+    /// Queues a datagram behind those queued already.
+    pub(crate) fn queue_transmit(&mut self, datagram: Datagram) {
+        if self.transmit_next.is_none() && self.transmits.is_empty() {
+            self.transmit_next = Some(datagram);
+        } else {
+            self.transmits.push_back(datagram);
+        }
     }
 
     /// The next application event.

@@ -139,7 +139,7 @@ impl Membership {
             let suspicion = (member.state == MemberState::Suspect).then_some(member.incarnation);
             let seq = self.next_seq();
             self.send_ping(endpoint, seq, target.id(), suspicion);
-            let timeout = self.scaled(self.config.probe_timeout);
+            let timeout = self.scaled(self.hot.probe_timeout);
             self.probe = Some(Probe {
                 seq,
                 target,
@@ -151,7 +151,7 @@ impl Membership {
             });
             self.stats.probes += 1;
         }
-        let interval = self.scaled(self.config.probe_interval);
+        let interval = self.scaled(self.hot.probe_interval);
         self.timers.schedule(now + interval, Timer::ProbeTick);
     }
 

@@ -31,9 +31,12 @@ impl Membership {
             self.stats.ignored_not_joined += 1;
             return;
         }
-        if let Some(quick) =
-            QuickDatagram::peek(&datagram, self.config.cluster_id, &self.config.limits)
-        {
+        if let Some(quick) = QuickDatagram::peek(
+            &datagram,
+            self.hot.cluster_id,
+            self.hot.max_datagram_size,
+            self.hot.max_member_id_len,
+        ) {
             return self.handle_quick(now, from, quick);
         }
         let decoded = match SwimDatagram::decode_for_cluster(

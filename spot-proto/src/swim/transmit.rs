@@ -38,8 +38,11 @@ impl Membership {
         // Each datagram gets its own buffer, sized for what it can hold: the allocator hands
         // back memory freed a moment ago (still in cache), where a per-member arena would walk
         // through cold memory and share one reference count between dozens of datagrams.
-        let max = self.config.limits.max_datagram_size;
-        let mut capacity = DatagramWriter::head_len_of(&self.local.id, message);
+        let max = self.hot.max_datagram_size;
+        let mut capacity = match self.prefix.get() {
+            Some(prefix) => prefix.len() + message.encoded_len() + 1,
+            None => DatagramWriter::head_len_of(&self.local.id, message),
+        };
         if self.broadcasts.is_empty() {
             capacity += extra.iter().map(Bytes::len).sum::<usize>();
             if include_self {
@@ -51,9 +54,13 @@ impl Membership {
         let mut buf = BytesMut::with_capacity(capacity);
         let limit = self.retransmit_limit();
         let mut writer = match self.prefix.get() {
-            Some(prefix) => {
-                DatagramWriter::with_prefix(&mut buf, prefix, message, &self.config.limits)
-            }
+            Some(prefix) => DatagramWriter::with_prefix(
+                &mut buf,
+                prefix,
+                message,
+                self.hot.max_datagram_size,
+                self.hot.max_updates,
+            ),
             None => DatagramWriter::new_with(
                 &mut buf,
                 self.config.cluster_id,
@@ -74,7 +81,7 @@ impl Membership {
         self.stats.datagrams_out += 1;
         self.stats.bytes_out += payload.len() as u64;
         self.stats.updates_sent += updates as u64;
-        self.transmits.push_back(Datagram { to, payload });
+        self.queue_transmit(Datagram { to, payload });
     }
 
     /// How often each update is piggybacked: `retransmit_multiplier × ceil(log10(N + 1))`, N the
@@ -87,6 +94,6 @@ impl Membership {
             power = power.saturating_mul(10);
             digits += 1;
         }
-        self.config.retransmit_multiplier.saturating_mul(digits).max(1)
+        self.hot.retransmit_multiplier.saturating_mul(digits).max(1)
     }
 }

@@ -45,7 +45,8 @@ pub struct PushPullStats {
 /// stream stands for an established node-to-node connection).
 // `repr(C)`: the output queue polled after every input sits right before the state machine's
 // hot fields.
-#[repr(C)]
+// Aligned, so that which cache lines the hot fields share does not depend on the allocator.
+#[repr(C, align(64))]
 pub struct SwimProcess {
     outputs: VecDeque<Output>,
     membership: Membership,

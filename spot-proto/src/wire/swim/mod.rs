@@ -328,23 +328,27 @@ impl<'b> DatagramWriter<'b> {
 
     /// The writer once the head (ending in the update count byte) is in `buf` from `start`.
     fn after_head(buf: &'b mut BytesMut, start: usize, limits: &Limits) -> Self {
-        let count_pos = buf.len() - 1;
-        DatagramWriter {
-            buf,
-            start,
-            count_pos,
-            count: 0,
-            max_len: limits.max_datagram_size,
-            max_count: max_updates(limits),
-        }
+        Self::after_head_bounded(buf, start, limits.max_datagram_size, max_updates(limits))
     }
 
-    /// [`Self::new`] with the header and sender already encoded (the same bytes).
+    fn after_head_bounded(
+        buf: &'b mut BytesMut,
+        start: usize,
+        max_len: usize,
+        max_count: usize,
+    ) -> Self {
+        let count_pos = buf.len() - 1;
+        DatagramWriter { buf, start, count_pos, count: 0, max_len, max_count }
+    }
+
+    /// [`Self::new`] with the header and sender already encoded (the same bytes), and the
+    /// limits' [`Limits::max_datagram_size`] and [`Limits::max_updates_per_datagram`] given.
     pub(crate) fn with_prefix<M: MessageBody>(
         buf: &'b mut BytesMut,
         prefix: &[u8],
         message: &M,
-        limits: &Limits,
+        max_datagram_size: usize,
+        max_updates_per_datagram: usize,
     ) -> Self {
         let start = buf.len();
         let head_len = prefix.len() + message.encoded_len() + 1;
@@ -362,7 +366,12 @@ impl<'b> DatagramWriter<'b> {
             message.encode(buf);
             buf.put_u8(0);
         }
-        DatagramWriter::after_head(buf, start, limits)
+        DatagramWriter::after_head_bounded(
+            buf,
+            start,
+            max_datagram_size,
+            max_updates_per_datagram.min(usize::from(u8::MAX)),
+        )
     }
 
     /// Bytes written so far.

@@ -5,7 +5,7 @@
 
 use super::message::{KIND_ACK, KIND_NACK, KIND_PING};
 use super::{CLEAR_HEADER_LEN, SWIM_MAGIC, SWIM_VERSION};
-use crate::Limits;
+
 use crate::wire::spot::MAX_NODE_ID_LEN;
 
 /// The probe message of a [`QuickDatagram`].
@@ -48,8 +48,14 @@ impl<'a> QuickDatagram<'a> {
     /// Reads `datagram` if it is a valid datagram of cluster `cluster_id` holding a PING with a
     /// target and no suspicion, an ACK or a NACK, and no update; `None` otherwise (decode it
     /// fully then: it may be another kind, or malformed).
-    pub(crate) fn peek(datagram: &'a [u8], cluster_id: u64, limits: &Limits) -> Option<Self> {
-        if datagram.len() > limits.max_datagram_size || datagram.len() < CLEAR_HEADER_LEN + 2 {
+    /// (`max_datagram_size` and `max_member_id_len` are those of [`crate::Limits`].)
+    pub(crate) fn peek(
+        datagram: &'a [u8],
+        cluster_id: u64,
+        max_datagram_size: usize,
+        max_member_id_len: usize,
+    ) -> Option<Self> {
+        if datagram.len() > max_datagram_size || datagram.len() < CLEAR_HEADER_LEN + 2 {
             return None;
         }
         let (head, rest) = datagram.split_at(CLEAR_HEADER_LEN);
@@ -61,7 +67,7 @@ impl<'a> QuickDatagram<'a> {
         if head != expected {
             return None;
         }
-        let id_limit = limits.max_member_id_len.min(MAX_NODE_ID_LEN);
+        let id_limit = max_member_id_len.min(MAX_NODE_ID_LEN);
         let valid_id = |len: usize| (1..=id_limit).contains(&len);
         let sender_len = usize::from(rest[0]);
         if !valid_id(sender_len) {

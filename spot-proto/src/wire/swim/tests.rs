@@ -331,11 +331,25 @@ fn a_prebuilt_prefix_writes_the_same_datagram_and_recognises_the_sender() {
         assert!(writer.push(&update));
         writer.finish();
         let mut by_prefix = BytesMut::new();
-        let mut writer =
-            DatagramWriter::with_prefix(&mut by_prefix, encoded_prefix, message, &limits);
+        let mut writer = DatagramWriter::with_prefix(
+            &mut by_prefix,
+            encoded_prefix,
+            message,
+            limits.max_datagram_size,
+            limits.max_updates_per_datagram,
+        );
         assert!(writer.push(&update));
         writer.finish();
         assert_eq!(by_prefix, by_fields, "{message:?}");
+        // A PING by reference writes the same bytes as the owned one.
+        if let SwimMessage::Ping { seq, target: Some(target), suspicion } = message {
+            let mut by_ref = BytesMut::new();
+            let ping = PingRef { seq: *seq, target, suspicion: *suspicion };
+            let mut writer = DatagramWriter::new_with(&mut by_ref, 7, &sender, &ping, &limits);
+            assert!(writer.push(&update));
+            writer.finish();
+            assert_eq!(by_ref, by_fields);
+        }
     }
     assert_eq!(prefix.is_sender(&sender), Some(true));
     assert_eq!(prefix.is_sender(&id("tcp://127.0.0.1:7947")), Some(false));
@@ -348,7 +362,8 @@ fn a_prebuilt_prefix_writes_the_same_datagram_and_recognises_the_sender() {
 
 /// What the quick reader sees, in the full decoder's terms (`None` when it declines).
 fn quick_as_full(bytes: &[u8], cluster_id: u64, limits: &Limits) -> Option<(Vec<u8>, SwimMessage)> {
-    let quick = QuickDatagram::peek(bytes, cluster_id, limits)?;
+    let quick =
+        QuickDatagram::peek(bytes, cluster_id, limits.max_datagram_size, limits.max_member_id_len)?;
     let message = match quick.message {
         QuickMessage::Ping { seq, target } => SwimMessage::Ping {
             seq,
