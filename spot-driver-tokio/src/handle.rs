@@ -224,6 +224,29 @@ impl SpotNode {
         self.inner.commands.send(call).map_err(|_| SHUT_DOWN)
     }
 
+    /// [`SpotNode::publish_nowait`] of many messages on one topic in one call: one trip to the
+    /// driver and one clock reading for the whole batch, in order. Fails at once only when the
+    /// node has shut down; each refusal by the node (a full high-water mark under the
+    /// `WouldBlock` policy, an unknown topic) is counted in [`DriverStats::publish_errors`] and
+    /// the rest of the batch is still offered.
+    pub fn publish_batch_nowait(
+        &self,
+        topic: &str,
+        payloads: impl IntoIterator<Item = Bytes>,
+    ) -> Result<(), NodeError> {
+        let topic = topic.to_owned();
+        let payloads: Vec<Bytes> = payloads.into_iter().collect();
+        let call: Call = Box::new(move |d| {
+            let now = d.now();
+            for payload in payloads {
+                if d.node.publish(now, &topic, payload).is_err() {
+                    DriverCounters::bump(&d.shared.counters.publish_errors);
+                }
+            }
+        });
+        self.inner.commands.send(call).map_err(|_| SHUT_DOWN)
+    }
+
     /// The next message that matched a subscription without a live [`Subscription`] stream
     /// (dropped streams, or the C API's style: subscribe, drop the stream, recv). Waits as long
     /// as it takes; cancellation-safe: a dropped future loses no message.

@@ -33,6 +33,21 @@ async fn ten_messages_arrive_in_order() {
 }
 
 #[tokio::test]
+async fn a_batch_publish_arrives_whole_and_in_order_and_counts_refusals() {
+    let (owner, reader) = (tcp_node(40).await, tcp_node(41).await);
+    let mut sub = subscribed(&owner, &reader, "batch").await;
+    let payloads: Vec<Bytes> = (0..500u32).map(|i| Bytes::from(i.to_be_bytes().to_vec())).collect();
+    owner.publish_batch_nowait("batch", payloads.clone()).unwrap();
+    for expected in &payloads {
+        assert_eq!(&next(&mut sub).await.payload, expected);
+    }
+    // A topic nobody created: every message of the batch is refused and counted.
+    owner.publish_batch_nowait("nowhere", payloads[..3].to_vec()).unwrap();
+    owner.stats().await.unwrap();
+    assert_eq!(owner.driver_stats().publish_errors, 3);
+}
+
+#[tokio::test]
 async fn a_publish_to_a_remote_topic_goes_through_its_owner() {
     let (owner, reader) = (tcp_node(5).await, tcp_node(6).await);
     let mut sub = subscribed(&owner, &reader, "far").await;

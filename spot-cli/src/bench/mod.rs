@@ -8,7 +8,7 @@
 //!
 //! Each run is one of:
 //! * **throughput** at a message size: `--messages` messages published as fast as the client
-//!   takes them, in bursts of `--burst` (SPOT: `publish_nowait` then a round trip to the
+//!   takes them, in bursts of `--burst` (SPOT: one `publish_batch_nowait` then a round trip to the
 //!   driver; NATS: one `publish` each; Redis: one pipeline of PUBLISH commands); the figure is
 //!   messages received over the time from the first send to the last receive;
 //! * **latency**: `--rate` messages a second for `--duration` seconds, each sent at its own

@@ -134,16 +134,14 @@ impl Publisher {
         }
     }
 
-    /// Publishes a burst (throughput runs): SPOT queues it with `publish_nowait` and ends with a
-    /// round trip to its driver; NATS hands each to the client's writer; Redis pipelines the
-    /// burst as one request.
+    /// Publishes a burst (throughput runs): SPOT hands it to its driver in one
+    /// `publish_batch_nowait` call and ends with a round trip to the driver; NATS hands each to
+    /// the client's writer; Redis pipelines the burst as one request.
     pub async fn send_burst(&mut self, payloads: Vec<Bytes>) -> Result<(), String> {
         match self {
             Publisher::Spot { node, topic } => {
-                for payload in payloads {
-                    node.publish_nowait(topic, payload)
-                        .map_err(|e| format!("spot publish: {e}"))?;
-                }
+                node.publish_batch_nowait(topic, payloads)
+                    .map_err(|e| format!("spot publish: {e}"))?;
                 // A round trip per burst keeps the driver's command queue short.
                 node.stats().await.map(|_| ()).map_err(|e| format!("spot stats: {e}"))
             }
