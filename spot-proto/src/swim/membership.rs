@@ -74,9 +74,10 @@ pub struct Membership {
     pub(crate) transmits: VecDeque<Datagram>,
     pub(crate) events: VecDeque<MembershipEvent>,
     pub(crate) push_pulls: VecDeque<(Endpoint, PushPull)>,
+    /// Read by every send (is anything pending?).
+    pub(crate) broadcasts: BroadcastQueue,
     pub(crate) table: MemberTable,
     pub(crate) stats: SwimStats,
-    pub(crate) broadcasts: BroadcastQueue,
     pub(crate) local: LocalMember,
     /// Our own ALIVE update, encoded (piggybacked when joining or answering strangers).
     pub(crate) local_alive: Bytes,

@@ -53,7 +53,11 @@ fn same_endpoint(a: &MemberCard, b: &MemberCard) -> bool {
 
 impl MemberTable {
     pub(crate) fn len(&self) -> usize {
-        self.by_id.len()
+        // Every member is counted in one state (read here rather than the index's length,
+        // which sits on a colder cache line).
+        let len = self.counts.iter().sum();
+        debug_assert_eq!(len, self.by_id.len());
+        len
     }
 
     /// Members per state: alive, suspect, dead, left.

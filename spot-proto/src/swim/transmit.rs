@@ -52,7 +52,6 @@ impl Membership {
             capacity = capacity.max(max);
         }
         let mut buf = BytesMut::with_capacity(capacity);
-        let limit = self.retransmit_limit();
         let mut writer = match self.prefix.get() {
             Some(prefix) => DatagramWriter::with_prefix(
                 &mut buf,
@@ -75,7 +74,10 @@ impl Membership {
         for update in extra {
             writer.push_encoded(update);
         }
-        self.broadcasts.fill(&mut writer, limit, include_self.then_some(&self.local.id));
+        if !self.broadcasts.is_empty() {
+            let limit = self.retransmit_limit();
+            self.broadcasts.fill(&mut writer, limit, include_self.then_some(&self.local.id));
+        }
         let updates = writer.finish();
         let payload = buf.freeze();
         self.stats.datagrams_out += 1;
