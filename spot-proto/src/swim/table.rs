@@ -26,6 +26,14 @@ pub(crate) struct MemberTable {
     ahead_from: usize,
     ahead_len: usize,
     counts: [usize; 4],
+    /// The indexes and the free list, behind a pointer: a probe, a PING or an ACK needs none of
+    /// them, and inline they would be 104 bytes among the fields every input reads.
+    index: Box<TableIndex>,
+}
+
+/// The parts of [`MemberTable`] used to find, add and remove members.
+#[derive(Debug, Default)]
+struct TableIndex {
     by_id: SlotIndex,
     by_endpoint: SlotIndex,
     free: Vec<usize>,
@@ -56,7 +64,7 @@ impl MemberTable {
         // Every member is counted in one state (read here rather than the index's length,
         // which sits on a colder cache line).
         let len = self.counts.iter().sum();
-        debug_assert_eq!(len, self.by_id.len());
+        debug_assert_eq!(len, self.index.by_id.len());
         len
     }
 
@@ -73,7 +81,7 @@ impl MemberTable {
     pub(crate) fn slot_of(&self, id: &NodeId) -> Option<usize> {
         let slots = &self.slots;
         let hash = index_hash(id);
-        self.by_id.find(hash, |slot| {
+        self.index.by_id.find(hash, |slot| {
             card_at(slots, slot).is_some_and(|c| c.id_hash() == hash && c.id() == id)
         })
     }
@@ -83,7 +91,7 @@ impl MemberTable {
         let slots = &self.slots;
         // A `NodeId` hashes as its bytes do.
         let hash = index_hash(id);
-        self.by_id.find(hash, |slot| {
+        self.index.by_id.find(hash, |slot| {
             card_at(slots, slot).is_some_and(|c| c.id_hash() == hash && c.id().as_bytes() == id)
         })
     }
@@ -100,14 +108,15 @@ impl MemberTable {
     /// The slot of the member with the id of `card` (using the card's cached hash).
     pub(crate) fn slot_of_card(&self, card: &MemberCard) -> Option<usize> {
         let slots = &self.slots;
-        self.by_id
+        self.index
+            .by_id
             .find(card.id_hash(), |slot| card_at(slots, slot).is_some_and(|c| same_id(c, card)))
     }
 
     pub(crate) fn slot_at(&self, endpoint: &Endpoint) -> Option<usize> {
         let slots = &self.slots;
         let hash = index_hash(endpoint);
-        self.by_endpoint.find(hash, |slot| {
+        self.index.by_endpoint.find(hash, |slot| {
             card_at(slots, slot)
                 .is_some_and(|c| c.endpoint_hash() == hash && c.endpoint() == endpoint)
         })
@@ -131,13 +140,16 @@ impl MemberTable {
 
     /// Room for `additional` more members without reallocating.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        let reusable = self.free.len().min(additional);
+        let reusable = self.index.free.len().min(additional);
         let fresh = additional - reusable;
         self.slots.reserve(fresh);
         self.probe_order.reserve(additional);
         let slots = &self.slots;
-        self.by_id.reserve(additional, |slot| card_at(slots, slot).map_or(0, MemberCard::id_hash));
-        self.by_endpoint
+        self.index
+            .by_id
+            .reserve(additional, |slot| card_at(slots, slot).map_or(0, MemberCard::id_hash));
+        self.index
+            .by_endpoint
             .reserve(additional, |slot| card_at(slots, slot).map_or(0, MemberCard::endpoint_hash));
     }
 
@@ -145,7 +157,7 @@ impl MemberTable {
     pub(crate) fn insert(&mut self, member: Member, rng: &mut SpotRng) -> usize {
         self.counts[state_index(member.state)] += 1;
         let card = member.card.clone();
-        let slot = match self.free.pop() {
+        let slot = match self.index.free.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(member);
                 slot
@@ -170,13 +182,13 @@ impl MemberTable {
     /// moves to this one).
     fn index(&mut self, slot: usize, card: &MemberCard) {
         let slots = &self.slots;
-        self.by_id.insert(
+        self.index.by_id.insert(
             card.id_hash(),
             slot,
             |other| other != slot && card_at(slots, other).is_some_and(|c| same_id(c, card)),
             |other| card_at(slots, other).map_or(0, MemberCard::id_hash),
         );
-        self.by_endpoint.insert(
+        self.index.by_endpoint.insert(
             card.endpoint_hash(),
             slot,
             |other| other != slot && card_at(slots, other).is_some_and(|c| same_endpoint(c, card)),
@@ -189,11 +201,11 @@ impl MemberTable {
         let member = self.slots.get(slot)?.as_ref()?;
         let card = member.card.clone();
         // Unindex while the slot still holds its card (growing reads the cards' hashes).
-        self.by_id.remove(card.id_hash(), slot);
-        self.by_endpoint.remove(card.endpoint_hash(), slot);
+        self.index.by_id.remove(card.id_hash(), slot);
+        self.index.by_endpoint.remove(card.endpoint_hash(), slot);
         let member = self.slots[slot].take()?;
         self.counts[state_index(member.state)] -= 1;
-        self.free.push(slot);
+        self.index.free.push(slot);
         Some(member)
     }
 
@@ -213,9 +225,9 @@ impl MemberTable {
         if old.endpoint() == card.endpoint() {
             return;
         }
-        self.by_endpoint.remove(old.endpoint_hash(), slot);
+        self.index.by_endpoint.remove(old.endpoint_hash(), slot);
         let slots = &self.slots;
-        self.by_endpoint.insert(
+        self.index.by_endpoint.insert(
             card.endpoint_hash(),
             slot,
             |other| other != slot && card_at(slots, other).is_some_and(|c| same_endpoint(c, &card)),
