@@ -37,8 +37,9 @@ impl<E> Ord for Entry<E> {
 
 /// Width of one wheel slot: 2^20 ns (about 1 ms).
 const SLOT_BITS: u32 = 20;
-/// Slots in the wheel: 4096 (a horizon of about 4.4 s); later events wait in a heap.
-const WHEEL_SLOTS: u64 = 4096;
+/// Slots in the wheel: 1024 (a horizon of about 1.07 s, a LAN probe period); later events wait in
+/// a heap. A short wheel reuses its slots' buffers often enough to find them in cache.
+const WHEEL_SLOTS: u64 = 1024;
 
 fn slot_of(at: Instant) -> u64 {
     at.as_nanos() >> SLOT_BITS
