@@ -49,7 +49,8 @@ pub struct Routed {
 /// which [`Delivery::patterns`] indexes).
 #[derive(Debug)]
 pub struct Subscriptions<F> {
-    exact: BTreeMap<String, F>,
+    /// By the topic's bytes, so a delivered [`Topic`] is looked up without re-checking it.
+    exact: BTreeMap<Box<[u8]>, F>,
     patterns: Vec<F>,
 }
 
@@ -67,12 +68,12 @@ impl<F: Feed<Message>> Subscriptions<F> {
 
     /// The stream of an exact subscription to `topic` (after the node's `subscribe` succeeded).
     pub fn insert_exact(&mut self, topic: String, feed: F) {
-        self.exact.insert(topic, feed);
+        self.exact.insert(topic.into_bytes().into_boxed_slice(), feed);
     }
 
     /// Ends the stream of an exact subscription (after the node's `unsubscribe` succeeded).
     pub fn remove_exact(&mut self, topic: &str) -> Option<F> {
-        self.exact.remove(topic)
+        self.exact.remove(topic.as_bytes())
     }
 
     /// The stream of a pattern subscription, at the index the node's `subscribe_pattern`
@@ -152,7 +153,7 @@ impl<F: Feed<Message>> Subscriptions<F> {
         let message = Message { topic: delivery.topic, payload: delivery.payload };
         if delivery.exact && delivery.patterns.is_empty() {
             // The common case, one exact subscription: the message moves, no clone.
-            match self.exact.get(message.topic.as_str()).filter(|f| !f.is_closed()) {
+            match self.exact.get(message.topic.as_ref()).filter(|f| !f.is_closed()) {
                 Some(feed) => offer_one(feed, message, &mut routed),
                 None => offer_orphan(inbox, message, &mut routed),
             }
@@ -160,7 +161,7 @@ impl<F: Feed<Message>> Subscriptions<F> {
         }
         let mut orphan = !delivery.exact && delivery.patterns.is_empty();
         if delivery.exact {
-            let feed = self.exact.get(message.topic.as_str());
+            let feed = self.exact.get(message.topic.as_ref());
             orphan |= !offer_to(feed, &message, &mut routed);
         }
         for index in delivery.patterns {

@@ -219,12 +219,12 @@ impl Node {
                 }
             },
         };
-        if self.directory.is_local(topic.as_str()) {
+        if self.directory.is_local(&topic) {
             let _ = self.fan_out(topic, data, Origin::Owner, false);
             self.deliver_local(topic.clone(), data.clone(), None);
             return;
         }
-        let Some(owner) = self.directory.owner_of(topic.as_str()).cloned() else {
+        let Some(owner) = self.directory.owner_of(&topic).cloned() else {
             self.stats.dropped_unroutable += 1;
             return;
         };

@@ -179,7 +179,7 @@ impl Node {
 
     /// Brings our subscription at a REMOTE topic's owner in line with our interest in it.
     pub(crate) fn reconcile_topic(&mut self, topic: &Topic) {
-        let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() else { return };
+        let Some(remote) = self.directory.owner_of(&topic).cloned() else { return };
         let interested = self.interested(topic);
         let held = self.peers.get(&remote.endpoint).is_some_and(|p| p.subscribed.contains(topic));
         if interested == held {
@@ -235,13 +235,13 @@ impl Node {
     /// many subscriptions match), bounded by the receive high-water marks.
     pub(crate) fn deliver_local(&mut self, topic: Topic, payload: Bytes, from: Option<&Endpoint>) {
         let exact = self.local_exact.contains(&topic);
-        let patterns: Vec<usize> = self
-            .local_patterns
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.matches(topic.as_str()))
-            .map(|(i, _)| i)
-            .collect();
+        let patterns: Vec<usize> = if self.local_patterns.is_empty() {
+            Vec::new()
+        } else {
+            let name = topic.as_str();
+            let matching = self.local_patterns.iter().enumerate().filter(|(_, p)| p.matches(name));
+            matching.map(|(i, _)| i).collect()
+        };
         if !exact && patterns.is_empty() {
             return;
         }
@@ -337,7 +337,7 @@ impl Node {
         // One path per topic: only the node our directory names for it may send it to us. A
         // copy by any other path (a stale owner, a relay we no longer use, a prefix match from a
         // foreign publisher) would be a duplicate or a stray, so it is dropped and counted.
-        let on_path = match (self.directory.owner_of(topic.as_str()), from) {
+        let on_path = match (self.directory.owner_of(&topic), from) {
             (Some(remote), Some(from)) => &remote.endpoint == from,
             _ => false,
         };

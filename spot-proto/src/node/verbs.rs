@@ -261,7 +261,7 @@ impl Node {
 
     /// [`Node::publish`] with a topic already validated.
     pub fn publish_topic(&mut self, topic: &Topic, payload: Bytes) -> Result<(), NodeError> {
-        if self.directory.is_local(topic.as_str()) {
+        if self.directory.is_local(&topic) {
             // Fan-out only queues bytes on links (taken at the next poll_output) and delivery
             // only fills the receive queue: nothing here needs a flush.
             self.fan_out(topic, &payload, Origin::Owner, true)?;
@@ -269,7 +269,7 @@ impl Node {
             self.stats.publishes += 1;
             return Ok(());
         }
-        let result = if let Some(remote) = self.directory.owner_of(topic.as_str()).cloned() {
+        let result = if let Some(remote) = self.directory.owner_of(&topic).cloned() {
             self.publish_remote(topic, payload, &remote.endpoint)
         } else {
             return Err(NodeError::TopicNotFound(topic.as_str().to_owned()));

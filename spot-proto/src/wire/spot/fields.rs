@@ -181,6 +181,13 @@ macro_rules! name_type {
             }
         }
 
+        impl AsRef<[u8]> for $name {
+            /// The name's bytes (checked as UTF-8 when the value was made, not again here).
+            fn as_ref(&self) -> &[u8] {
+                self.0.as_bytes()
+            }
+        }
+
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(self.as_str(), f)
