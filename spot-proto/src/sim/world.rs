@@ -53,8 +53,10 @@ pub(super) enum Event {
     Deferred(Box<Event>),
 }
 
+// `repr(C)` and aligned: the fields every event reads (process, epoch, timer, processing
+// delay) fill the first cache line of each node; the endpoint comes after.
+#[repr(C, align(64))]
 struct SimNode<P> {
-    endpoint: Endpoint,
     /// Boxed, so that the node table stays a few cache lines per node: the clock fields and
     /// the endpoint are read on every event, the process only when it gets an input.
     process: Option<Box<P>>,
@@ -68,6 +70,7 @@ struct SimNode<P> {
     wants: Option<Instant>,
     processing_delay: Duration,
     busy_until: Instant,
+    endpoint: Endpoint,
 }
 
 /// Counters kept by the network, for every node together.
@@ -109,6 +112,9 @@ pub struct Simulation<P: SimProcess> {
     queue: EventQueue<Event>,
     nodes: Vec<SimNode<P>>,
     by_endpoint: FxHashMap<Endpoint, u32>,
+    /// Every node `i` listens on [`super::member_endpoint`]`(i)`: a member endpoint is then
+    /// looked up by arithmetic alone, without reading the node.
+    dense: bool,
     network: NetworkModel,
     streams: StreamTable,
     scripts: Vec<Option<Script<P>>>,
@@ -129,6 +135,7 @@ impl<P: SimProcess> Simulation<P> {
             queue: EventQueue::new(),
             nodes: Vec::new(),
             by_endpoint: FxHashMap::default(),
+            dense: true,
             network,
             streams: StreamTable::default(),
             scripts: Vec::new(),
@@ -189,6 +196,7 @@ impl<P: SimProcess> Simulation<P> {
         let index = self.nodes.len();
         let id = index as u32;
         self.by_endpoint.insert(endpoint.clone(), id);
+        self.dense &= endpoint == super::member_endpoint(index);
         self.nodes.push(SimNode {
             endpoint,
             process: Some(Box::new(process)),
@@ -506,10 +514,14 @@ impl<P: SimProcess> Simulation<P> {
     /// The node listening on `endpoint`: arithmetic for [`super::member_endpoint`] addresses,
     /// a hash lookup otherwise.
     fn lookup(&self, endpoint: &Endpoint) -> Option<u32> {
-        if let Some(index) = super::member_index(endpoint)
-            && self.nodes.get(index).is_some_and(|node| node.endpoint == *endpoint)
-        {
-            return Some(index as u32);
+        if let Some(index) = super::member_index(endpoint) {
+            if self.dense {
+                // Node `index` has it, and no other node does.
+                return (index < self.nodes.len()).then_some(index as u32);
+            }
+            if self.nodes.get(index).is_some_and(|node| node.endpoint == *endpoint) {
+                return Some(index as u32);
+            }
         }
         self.by_endpoint.get(endpoint).copied()
     }
