@@ -1,6 +1,7 @@
 //! One connection as the node sees it: the [`Link`] plus who is on the other end.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::Limits;
 use crate::endpoint::Endpoint;
@@ -15,8 +16,9 @@ use super::output::OperationId;
 pub(crate) enum Direction {
     /// We dialed `peer` (our requests go here; we are DEALER, or XSUB toward a publisher).
     Outbound {
-        /// The peer's endpoint (the key of its [`super::peer::Peer`]).
-        peer: Endpoint,
+        /// The peer's endpoint (the key of its [`super::peer::Peer`]), shared so that each
+        /// message from it can name it without copying it.
+        peer: Arc<Endpoint>,
     },
     /// The peer dialed us (we answer as ROUTER or XPUB).
     Inbound,
@@ -125,6 +127,14 @@ impl Connection {
     pub(crate) fn peer_endpoint(&self) -> Option<&Endpoint> {
         match &self.direction {
             Direction::Outbound { peer } => Some(peer),
+            Direction::Inbound => None,
+        }
+    }
+
+    /// [`Connection::peer_endpoint`], as a shared handle (a reference-count increment).
+    pub(crate) fn shared_peer_endpoint(&self) -> Option<Arc<Endpoint>> {
+        match &self.direction {
+            Direction::Outbound { peer } => Some(Arc::clone(peer)),
             Direction::Inbound => None,
         }
     }

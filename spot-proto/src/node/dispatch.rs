@@ -21,9 +21,9 @@ impl Node {
     /// A data message arrived on `conn`.
     pub(super) fn on_message(&mut self, conn: ConnectionId, message: Message) {
         let Some(c) = self.conns.get(&conn) else { return };
-        let from = c.peer_endpoint().cloned();
+        let from = c.shared_peer_endpoint();
         match (&c.direction, &c.remote) {
-            (_, Remote::Publisher) => self.on_foreign_publish(from.as_ref(), &message),
+            (_, Remote::Publisher) => self.on_foreign_publish(from.as_deref(), &message),
             // SUB peers send nothing but subscriptions (the link turns 0x01/0x00 into events).
             (Direction::Inbound, Remote::Subscriber) => self.stats.malformed += 1,
             _ => match SpotCommand::decode_message(message, &self.config.limits) {

@@ -55,6 +55,7 @@ mod verbs;
 pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 
@@ -138,7 +139,10 @@ pub struct Node {
     /// drains leave as one coalesced chunk.
     pub(crate) writable: VecDeque<ConnectionId>,
     events: VecDeque<NodeEvent>,
-    received: VecDeque<(Delivery, Option<Endpoint>)>,
+    received: VecDeque<Delivery>,
+    /// Who sent the messages in `received` (`None`: no peer, such as a local publish), front
+    /// first, as runs of messages in a row from one source: (source, messages).
+    received_from: VecDeque<(Option<Endpoint>, usize)>,
     /// Origin sequence numbers for what we relay, and duplicate/loop filtering of relayed
     /// messages (origin, sequence, hop count).
     relay: RelayFilter,
@@ -183,6 +187,7 @@ impl Node {
             writable: VecDeque::new(),
             events: VecDeque::new(),
             received: VecDeque::new(),
+            received_from: VecDeque::new(),
             relay,
             stats: NodeStats::default(),
             fan_out_scratch: Vec::new(),
@@ -296,9 +301,15 @@ impl Node {
 
     /// The next message delivered to this node's subscriptions, until `None`.
     pub fn recv(&mut self) -> Option<Delivery> {
-        let (delivery, source) = self.received.pop_front()?;
-        if let Some(peer) = source.and_then(|endpoint| self.peers.get_mut(&endpoint)) {
-            peer.recv_queued = peer.recv_queued.saturating_sub(1);
+        let delivery = self.received.pop_front()?;
+        if let Some((source, count)) = self.received_from.front_mut() {
+            if let Some(peer) = source.as_ref().and_then(|endpoint| self.peers.get_mut(endpoint)) {
+                peer.recv_queued = peer.recv_queued.saturating_sub(1);
+            }
+            *count -= 1;
+            if *count == 0 {
+                self.received_from.pop_front();
+            }
         }
         Some(delivery)
     }
@@ -517,7 +528,7 @@ impl Node {
         peer.conn = Some(conn);
         peer.state = PeerState::Connected;
         let mut connection =
-            Connection::new(link, Direction::Outbound { peer: endpoint.clone() }, false);
+            Connection::new(link, Direction::Outbound { peer: Arc::new(endpoint.clone()) }, false);
         connection.queries.push_back(Vec::new());
         self.conns.insert(conn, connection);
         self.stats.connections_opened += 1;
@@ -614,6 +625,7 @@ impl Node {
             self.events.push_back(NodeEvent::SubscriberGone { conn: id, subscriptions: held });
         }
         let Direction::Outbound { peer: endpoint } = c.direction else { return };
+        let endpoint = Arc::unwrap_or_clone(endpoint);
         let was_ready = !matches!(c.remote, Remote::Pending);
         let now = self.now;
         let (min, max) = (self.config.reconnect_min, self.config.reconnect_max);

@@ -260,7 +260,11 @@ impl Node {
         self.stats.received_messages += 1;
         self.stats.received_bytes += payload.len() as u64;
         let delivery = Delivery { topic, payload, exact, patterns };
-        self.received.push_back((delivery, from.cloned()));
+        self.received.push_back(delivery);
+        match self.received_from.back_mut() {
+            Some((source, count)) if source.as_ref() == from => *count += 1,
+            _ => self.received_from.push_back((from.cloned(), 1)),
+        }
     }
 
     /// Sends a message on `topic` to every subscribing connection, once each. With the
