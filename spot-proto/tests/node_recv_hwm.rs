@@ -22,9 +22,10 @@ impl Net {
         let now = Instant::ZERO;
         let mut net = Net { nodes: Vec::new(), endpoints: Vec::new(), pipes: BTreeMap::new() };
         for i in 0..count {
-            let endpoint: Endpoint = format!("tcp://127.0.0.1:{}", 7100 + i).parse().unwrap();
+            let endpoint: Endpoint =
+                format!("tcp://127.0.0.1:{}", 7100 + i).parse().expect("an endpoint");
             let mut node = Node::new(NodeConfig::local().with_seed(i as u64 + 1), now);
-            node.bind(now, endpoint.clone()).unwrap();
+            node.bind(now, endpoint.clone()).expect("bound");
             net.nodes.push(node);
             net.endpoints.push(endpoint);
         }
@@ -41,7 +42,8 @@ impl Net {
                     moved = true;
                     match output {
                         NodeOutput::Connect { conn, to } => {
-                            let j = self.endpoints.iter().position(|e| *e == to).unwrap();
+                            let j =
+                                self.endpoints.iter().position(|e| *e == to).expect("a bound node");
                             let accepted = self.nodes[j].handle_accepted(now);
                             self.pipes.insert((i, conn), (j, accepted));
                             self.pipes.insert((j, accepted), (i, conn));
@@ -63,13 +65,14 @@ impl Net {
     }
 
     fn publish(&mut self, node: usize, topic: &str, payload: &'static [u8]) {
-        self.nodes[node].publish(Instant::ZERO, topic, Bytes::from_static(payload)).unwrap();
+        let payload = Bytes::from_static(payload);
+        self.nodes[node].publish(Instant::ZERO, topic, payload).expect("published");
     }
 
     /// (received pending, dropped) of the subscriber's peer at `endpoint`.
     fn peer(&self, subscriber: usize, endpoint: &Endpoint) -> (usize, u64) {
         let stats = self.nodes[subscriber].peer_stats();
-        let peer = stats.iter().find(|p| p.endpoint == *endpoint).unwrap();
+        let peer = stats.iter().find(|p| p.endpoint == *endpoint).expect("a peer");
         (peer.received_pending, peer.dropped)
     }
 }
