@@ -112,19 +112,28 @@ impl Message {
     }
 
     /// Appends a frame.
+    // Inlined so a freshly decoded frame goes straight into its slot: called through memory,
+    // the frame's halves are written and read back at different widths, which stalls the CPU.
+    #[inline(always)]
     pub fn push(&mut self, frame: Bytes) {
         match &mut self.repr {
-            Repr::Inline { len, frames } => {
-                let n = usize::from(*len);
-                if n < INLINE_FRAMES {
-                    frames[n] = frame;
-                    *len += 1;
-                } else {
-                    let mut heap = Vec::with_capacity(INLINE_FRAMES * 2);
-                    heap.extend(frames.iter_mut().map(core::mem::take));
-                    heap.push(frame);
-                    self.repr = Repr::Heap(heap);
-                }
+            Repr::Inline { len, frames } if usize::from(*len) < INLINE_FRAMES => {
+                frames[usize::from(*len)] = frame;
+                *len += 1;
+            }
+            _ => self.push_spilled(frame),
+        }
+    }
+
+    /// [`Message::push`] past the inline frames (moves them to the heap first).
+    #[cold]
+    fn push_spilled(&mut self, frame: Bytes) {
+        match &mut self.repr {
+            Repr::Inline { frames, .. } => {
+                let mut heap = Vec::with_capacity(INLINE_FRAMES * 2);
+                heap.extend(frames.iter_mut().map(core::mem::take));
+                heap.push(frame);
+                self.repr = Repr::Heap(heap);
             }
             Repr::Heap(frames) => frames.push(frame),
         }
