@@ -83,24 +83,33 @@ impl Payloads {
     }
 }
 
-// `repr(C)` and aligned: the fields every event reads (process, epoch, timer, processing
-// delay) fill the first cache line of each node; the endpoint comes after.
+// `repr(C)` and aligned: what every event reads (process, epoch, timer) is one cache line per
+// node; the endpoint and a slow node's delay are kept apart ([`Simulation::endpoints`],
+// [`Simulation::delays`]).
 #[repr(C, align(64))]
 struct SimNode<P> {
-    /// Boxed, so that the node table stays a few cache lines per node: the clock fields and
-    /// the endpoint are read on every event, the process only when it gets an input.
+    /// Boxed, so that the node table stays one cache line per node: the clock fields are read
+    /// on every event, the process only when it gets an input.
     process: Option<Box<P>>,
     /// Bumped at every crash, so timers and streams of an earlier life are ignored.
     epoch: u32,
+    /// Whether the node has a processing delay (see [`NodeDelay`]).
+    slow: bool,
     /// The instant of the one valid timer entry in the queue.
     timer_at: Option<Instant>,
     /// What the process's `poll_timeout` returned after its last input. Only inputs change a
     /// process's deadline, so a timer entry that fires early (the deadline moved later since it
     /// was armed) is re-armed from here without waking the process.
     wants: Option<Instant>,
+}
+
+const _: () = assert!(core::mem::size_of::<SimNode<()>>() == 64);
+
+/// A slow node's processing delay, and until when it is busy.
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeDelay {
     processing_delay: Duration,
     busy_until: Instant,
-    endpoint: Endpoint,
 }
 
 /// Counters kept by the network, for every node together.
@@ -142,6 +151,10 @@ pub struct Simulation<P: SimProcess> {
     queue: EventQueue<Event>,
     payloads: Payloads,
     nodes: Vec<SimNode<P>>,
+    /// Each node's endpoint, by node index.
+    endpoints: Vec<Endpoint>,
+    /// Each node's processing delay, by node index.
+    delays: Vec<NodeDelay>,
     by_endpoint: FxHashMap<Endpoint, u32>,
     /// Every node `i` listens on [`super::member_endpoint`]`(i)`: a member endpoint is then
     /// looked up by arithmetic alone, without reading the node.
@@ -166,6 +179,8 @@ impl<P: SimProcess> Simulation<P> {
             queue: EventQueue::new(),
             payloads: Payloads::default(),
             nodes: Vec::new(),
+            endpoints: Vec::new(),
+            delays: Vec::new(),
             by_endpoint: FxHashMap::default(),
             dense: true,
             network,
@@ -230,14 +245,14 @@ impl<P: SimProcess> Simulation<P> {
         self.by_endpoint.insert(endpoint.clone(), id);
         self.dense &= endpoint == super::member_endpoint(index);
         self.nodes.push(SimNode {
-            endpoint,
             process: Some(Box::new(process)),
             epoch: 0,
+            slow: false,
             timer_at: None,
             wants: None,
-            processing_delay: Duration::ZERO,
-            busy_until: Instant::ZERO,
         });
+        self.endpoints.push(endpoint);
+        self.delays.push(NodeDelay::default());
         self.network.grow(self.nodes.len());
         self.after_input(id);
         index
@@ -250,7 +265,7 @@ impl<P: SimProcess> Simulation<P> {
 
     /// The endpoint of node `node`.
     pub fn endpoint(&self, node: usize) -> &Endpoint {
-        &self.nodes[node].endpoint
+        &self.endpoints[node]
     }
 
     /// Whether node `node` is running (not crashed).
@@ -286,7 +301,7 @@ impl<P: SimProcess> Simulation<P> {
         slot.epoch += 1;
         slot.timer_at = None;
         slot.wants = None;
-        slot.busy_until = Instant::ZERO;
+        self.delays[node].busy_until = Instant::ZERO;
         let id = node as u32;
         for (stream, peer_end) in self.streams.break_node(id) {
             let peer = self.streams.node(stream, peer_end);
@@ -309,8 +324,9 @@ impl<P: SimProcess> Simulation<P> {
     /// Makes `node` slow: each datagram or stream chunk it receives waits for the ones before it
     /// and then `delay` more before it is handled (zero makes it normal again).
     pub fn set_processing_delay(&mut self, node: usize, delay: Duration) {
-        if let Some(slot) = self.nodes.get_mut(node) {
-            slot.processing_delay = delay;
+        if let (Some(slot), Some(slow)) = (self.nodes.get_mut(node), self.delays.get_mut(node)) {
+            slot.slow = !delay.is_zero();
+            slow.processing_delay = delay;
         }
     }
 
@@ -362,12 +378,12 @@ impl<P: SimProcess> Simulation<P> {
             Event::Deferred(inner) => self.deliver(*inner),
             other => {
                 let Some(node) = self.target(&other) else { return };
-                let slot = &mut self.nodes[node as usize];
-                if slot.processing_delay.is_zero() {
+                if !self.nodes[node as usize].slow {
                     self.deliver(other);
                 } else {
-                    let at = slot.busy_until.max(self.now) + slot.processing_delay;
-                    slot.busy_until = at;
+                    let slow = &mut self.delays[node as usize];
+                    let at = slow.busy_until.max(self.now) + slow.processing_delay;
+                    slow.busy_until = at;
                     self.queue.push(at, Event::Deferred(Box::new(other)));
                 }
             }
@@ -394,7 +410,7 @@ impl<P: SimProcess> Simulation<P> {
             Event::Datagram { to, from, payload } => {
                 let payload = self.payloads.take(payload);
                 if from == to {
-                    let own = self.nodes[to as usize].endpoint.clone();
+                    let own = self.endpoints[to as usize].clone();
                     let Some(process) = self.nodes[to as usize].process.as_deref_mut() else {
                         self.stats.dropped_unreachable += 1;
                         return;
@@ -420,7 +436,7 @@ impl<P: SimProcess> Simulation<P> {
                 let end = StreamEnd::Acceptor;
                 let (node, epoch) = self.streams.owner(stream, end);
                 let dialer = self.streams.node(stream, StreamEnd::Dialer) as usize;
-                let from = self.nodes[dialer].endpoint.clone();
+                let from = self.endpoints[dialer].clone();
                 let Some(process) = self.live_process(node, epoch) else { return };
                 process.handle_stream_accepted(now, StreamId(stream), &from);
                 node
@@ -451,14 +467,7 @@ impl<P: SimProcess> Simulation<P> {
 
     /// The receiving node's process and the sender's endpoint, borrowed together.
     fn receiver_and_sender(&mut self, from: u32, to: u32) -> (Option<&mut P>, &Endpoint) {
-        let (from, to) = (from as usize, to as usize);
-        if from < to {
-            let (left, right) = self.nodes.split_at_mut(to);
-            (right[0].process.as_deref_mut(), &left[from].endpoint)
-        } else {
-            let (left, right) = self.nodes.split_at_mut(from);
-            (left[to].process.as_deref_mut(), &right[0].endpoint)
-        }
+        (self.nodes[to as usize].process.as_deref_mut(), &self.endpoints[from as usize])
     }
 
     fn live_process(&mut self, node: u32, epoch: u32) -> Option<&mut P> {
@@ -558,7 +567,7 @@ impl<P: SimProcess> Simulation<P> {
                 // Node `index` has it, and no other node does.
                 return (index < self.nodes.len()).then_some(index as u32);
             }
-            if self.nodes.get(index).is_some_and(|node| node.endpoint == *endpoint) {
+            if self.endpoints.get(index) == Some(endpoint) {
                 return Some(index as u32);
             }
         }
