@@ -65,6 +65,17 @@ fn failed(message: impl Into<String>) -> ClientError {
     ClientError::Failed(message.into())
 }
 
+/// How often `spot pub` asks the node's directory again while waiting for its topic.
+const TOPIC_POLL: Duration = Duration::from_millis(100);
+
+/// A command-line number of seconds (fractions allowed, not negative).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds"))
+}
+
 /// `--connect` and `--json`, shared by the client commands.
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
@@ -83,6 +94,10 @@ pub struct PubArgs {
     pub topic: String,
     /// The message; `-` or nothing reads stdin, one message a line.
     pub message: Option<String>,
+    /// How long to wait for the node to learn the topic (right after a join its directory may
+    /// not list it yet), in seconds; 0 checks once.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_seconds)]
+    pub wait_topic: Duration,
     /// Connection flags.
     #[command(flatten)]
     pub conn: ConnectArgs,
@@ -510,9 +525,23 @@ pub fn members(args: &QueryArgs) -> Result<(), ClientError> {
 /// round trip so the node has taken every message before the connection closes.
 pub fn publish(args: &PubArgs) -> Result<(), ClientError> {
     let mut client = Client::connect(&args.conn.connect)?;
-    let known = client.directory()?;
-    if !known.iter().any(|o| o.topics.iter().any(|t| t.as_str() == args.topic)) {
-        return Err(failed(format!("no such topic: {} (not in the node's directory)", args.topic)));
+    let wait = args.wait_topic;
+    let give_up = std::time::Instant::now() + wait;
+    loop {
+        let known = client.directory()?;
+        if known.iter().any(|o| o.topics.iter().any(|t| t.as_str() == args.topic)) {
+            break;
+        }
+        if std::time::Instant::now() >= give_up {
+            let waited = if wait.is_zero() { String::new() } else { format!(" after {wait:?}") };
+            return Err(failed(format!(
+                "no such topic: {} (not in the node's directory{waited})",
+                args.topic
+            )));
+        }
+        std::thread::sleep(
+            TOPIC_POLL.min(give_up.saturating_duration_since(std::time::Instant::now())),
+        );
     }
     let mut sent: u64 = 0;
     match args.message.as_deref() {

@@ -136,9 +136,28 @@ fn pub_reads_stdin_and_sub_json_carries_base64_through_a_pattern() {
 }
 
 #[test]
+fn pub_waits_for_a_topic_the_node_learns_after_it_started() {
+    let a = NodeProcess::start(&[], &[], &[]);
+    let publisher = Command::new(SPOT)
+        .args(["pub", "late", "hello", "--connect", &a.endpoint, "--wait-topic", "20", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn spot pub");
+    // The topic appears only now, on a node that joins after `spot pub` asked.
+    std::thread::sleep(Duration::from_millis(300));
+    let b = NodeProcess::start(&[&a.endpoint], &["late"], &[]);
+    b.wait_members_up(&[&a.endpoint], JOIN);
+    let output = publisher.wait_with_output().expect("spot pub ran");
+    assert_eq!(json_of(&output)["published"], 1);
+}
+
+#[test]
 fn client_exit_codes_no_such_topic_and_cannot_connect() {
     let a = NodeProcess::start(&[], &["news"], &[]);
-    let missing = spot(&["pub", "nope", "x", "--connect", &a.endpoint]);
+    let started = Instant::now();
+    let missing = spot(&["pub", "nope", "x", "--connect", &a.endpoint, "--wait-topic", "0.3"]);
+    assert!(started.elapsed() >= Duration::from_millis(300), "it waited for the topic");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no such topic"));
     let not_found = spot(&["sub", "nope", "--connect", &a.endpoint]);

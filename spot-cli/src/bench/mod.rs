@@ -592,6 +592,7 @@ pub fn summary(report: &Value) -> String {
 /// Runs the bench; `note` gets a line of progress per run. Returns the report (JSON).
 pub async fn run(args: &BenchArgs, mut note: impl FnMut(&str)) -> Result<Value, String> {
     let wall = Instant::now();
+    #[cfg_attr(not(feature = "peers"), allow(unused_mut))]
     let mut systems = vec![System::Spot];
     #[allow(unused_mut)]
     let mut versions = json!({});
