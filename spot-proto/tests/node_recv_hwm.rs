@@ -1,4 +1,4 @@
-//! The receive high-water mark counts each peer's messages waiting in the node's receive queue,
+//! The high-water marks between nodes. The receive high-water mark counts each peer's messages waiting in the node's receive queue,
 //! with messages from several peers interleaved in it: a full peer is dropped and counted while
 //! the others still get in, and taking its messages makes room for it again.
 
@@ -19,12 +19,16 @@ struct Net {
 
 impl Net {
     fn new(count: usize) -> Net {
+        Net::with_config(count, NodeConfig::local())
+    }
+
+    fn with_config(count: usize, config: NodeConfig) -> Net {
         let now = Instant::ZERO;
         let mut net = Net { nodes: Vec::new(), endpoints: Vec::new(), pipes: BTreeMap::new() };
         for i in 0..count {
             let endpoint: Endpoint =
                 format!("tcp://127.0.0.1:{}", 7100 + i).parse().expect("an endpoint");
-            let mut node = Node::new(NodeConfig::local().with_seed(i as u64 + 1), now);
+            let mut node = Node::new(config.clone().with_seed(i as u64 + 1), now);
             node.bind(now, endpoint.clone()).expect("bound");
             net.nodes.push(node);
             net.endpoints.push(endpoint);
@@ -121,4 +125,27 @@ fn each_peer_is_held_to_its_own_receive_hwm_in_a_shared_queue() {
     assert_eq!(rest, [&b"a2"[..], &b"b2"[..], &b"a5"[..]]);
     assert_eq!(net.peer(s, &ea), (0, 3));
     assert_eq!(net.peer(s, &eb), (0, 0));
+}
+
+#[test]
+fn the_send_hwm_in_bytes_drops_what_does_not_fit_and_counts_it() {
+    let mut config = NodeConfig::local();
+    config.send_hwm_bytes = 1000;
+    let (owner, s) = (0, 1);
+    let mut net = Net::with_config(2, config);
+    let now = Instant::ZERO;
+    net.nodes[owner].topic_create(now, "t").expect("created");
+    let endpoint = net.endpoints[owner].clone();
+    net.nodes[s].cluster_add(now, endpoint).expect("added");
+    net.pump();
+    net.nodes[s].subscribe(now, "t").expect("subscribed");
+    net.pump();
+    // Ten 300-byte messages before the writes are taken: three fit under 1000 bytes.
+    let payload = Bytes::from(vec![7u8; 300]);
+    for _ in 0..10 {
+        net.nodes[owner].publish(now, "t", payload.clone()).expect("published");
+    }
+    net.pump();
+    assert_eq!(net.nodes[owner].stats().dropped_send_hwm, 7);
+    assert_eq!(net.nodes[s].pending_received(), 3);
 }

@@ -48,6 +48,9 @@ impl System {
 pub fn spot_config(seed: u64) -> NodeConfig {
     let mut config = NodeConfig::local().with_seed(seed);
     config.send_hwm = 1 << 24;
+    // A 1 KiB throughput run queues up to its whole 300 MB when the publisher outruns the
+    // subscriber; the default 64 MiB byte mark would drop the rest.
+    config.send_hwm_bytes = 1 << 30;
     config.recv_hwm = 1 << 24;
     config.recv_queue_capacity = 1 << 24;
     config

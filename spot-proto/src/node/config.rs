@@ -34,6 +34,9 @@ pub struct NodeConfig {
     pub reconnect_max: Duration,
     /// Default send high-water mark per peer connection, in data messages (default 1000).
     pub send_hwm: usize,
+    /// Send high-water mark per connection in payload bytes (default 64 MiB), beside the count
+    /// in messages: whichever is reached first applies [`NodeConfig::hwm_policy`].
+    pub send_hwm_bytes: usize,
     /// Default receive high-water mark per peer, in messages queued for [`super::Node::recv`]
     /// (default 1000).
     pub recv_hwm: usize,
@@ -69,6 +72,7 @@ impl Default for NodeConfig {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(5),
             send_hwm: 1000,
+            send_hwm_bytes: 64 << 20,
             recv_hwm: 1000,
             recv_queue_capacity: 100_000,
             hwm_policy: HwmPolicy::DropNewest,

@@ -466,7 +466,7 @@ impl Node {
         config = config
             .with_limits(self.config.limits.clone())
             .with_handshake_timeout(self.config.handshake_timeout)
-            .with_hwm(self.config.send_hwm, 64 << 20, self.config.hwm_policy);
+            .with_hwm(self.config.send_hwm, self.config.send_hwm_bytes, self.config.hwm_policy);
         if let Some(interval) = self.config.heartbeat_interval {
             config = config.with_heartbeat(interval, interval * 3);
         }
