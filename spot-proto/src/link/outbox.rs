@@ -104,9 +104,14 @@ impl Outbox {
     }
 
     /// Whether a data message of `payload` bytes may be serialized at once: nothing is queued
-    /// ahead of it and it is small enough to be copied.
+    /// ahead of it, it is small enough to be copied, and the staged bytes are short of one
+    /// transmit chunk (beyond that, messages wait in the queue, so a chunk handed out stays
+    /// about one chunk long however far the sender runs ahead of the writer).
     pub(super) fn can_stage_data(&self, payload: usize) -> bool {
-        self.control.is_empty() && self.data.is_empty() && payload < self.zero_copy_threshold
+        self.control.is_empty()
+            && self.data.is_empty()
+            && payload < self.zero_copy_threshold
+            && self.staged.len() < self.chunk_size
     }
 
     /// Serializes a small data message (see [`Outbox::can_stage_data`]) into the staged bytes

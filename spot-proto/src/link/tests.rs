@@ -527,3 +527,33 @@ fn frames_sent_before_the_handshake_wait_in_the_queue() {
     assert_eq!(got.len(), 1);
     assert_eq!(&got[0][0][..], b"early");
 }
+
+#[test]
+fn a_sender_far_ahead_of_the_writer_gets_chunks_of_about_one_transmit_chunk() {
+    let dialer =
+        LinkConfig::dialer(SocketType::Dealer).with_hwm(1 << 20, 1 << 30, HwmPolicy::DropNewest);
+    let chunk_size = dialer.transmit_chunk_size;
+    let mut p = Pair::new(dialer, LinkConfig::listener());
+    p.pump(ms(0));
+    let topic = Bytes::from_static(b"t");
+    const COUNT: u32 = 5_000;
+    for i in 0..COUNT {
+        let body = Bytes::from(vec![(i % 251) as u8; 1000]);
+        assert_eq!(p.dialer.send_frames(&[&topic, &body]), Ok(SendOutcome::Queued));
+    }
+    let mut total = 0;
+    while let Some(chunk) = p.dialer.poll_transmit() {
+        assert!(chunk.len() <= chunk_size + 1024, "a {}-byte chunk", chunk.len());
+        total += chunk.len();
+        p.listener.handle_read(ms(0), BytesMut::from(&chunk[..]));
+    }
+    assert_eq!(total, COUNT as usize * (2 + 1 + 9 + 1000));
+    let mut got = 0u32;
+    while let Some(event) = p.listener.poll_event() {
+        if let LinkEvent::Message(m) = event {
+            assert_eq!(m[1][0], (got % 251) as u8, "in order");
+            got += 1;
+        }
+    }
+    assert_eq!(got, COUNT);
+}
