@@ -32,12 +32,18 @@ impl Control {
     }
 }
 
-/// Queues and serialized output, in wire order: `chunks` first, then `staged`.
+/// Queues and serialized output, in wire order: `chunks` first, then `sealed`, then `staged`.
 #[derive(Debug)]
 pub(super) struct Outbox {
     /// Serialized chunks ready to hand out, in order.
     chunks: VecDeque<Bytes>,
-    /// Serialized bytes after `chunks`, still coalescing.
+    /// Chunks of messages serialized at once ([`Outbox::stage_data`]) that filled up, after
+    /// `chunks`: they still count as queued until handed out.
+    sealed: VecDeque<SealedChunk>,
+    /// Messages and payload bytes in `sealed`.
+    sealed_messages: usize,
+    sealed_payload: usize,
+    /// Serialized bytes after `chunks` and `sealed`, still coalescing.
     staged: BytesMut,
     control: VecDeque<Control>,
     control_bytes: usize,
@@ -57,6 +63,9 @@ impl Outbox {
     pub(super) fn new(control_limit: usize, chunk_size: usize, zero_copy_threshold: usize) -> Self {
         Outbox {
             chunks: VecDeque::new(),
+            sealed: VecDeque::new(),
+            sealed_messages: 0,
+            sealed_payload: 0,
             staged: BytesMut::new(),
             control: VecDeque::new(),
             control_bytes: 0,
@@ -104,14 +113,9 @@ impl Outbox {
     }
 
     /// Whether a data message of `payload` bytes may be serialized at once: nothing is queued
-    /// ahead of it, it is small enough to be copied, and the staged bytes are short of one
-    /// transmit chunk (beyond that, messages wait in the queue, so a chunk handed out stays
-    /// about one chunk long however far the sender runs ahead of the writer).
+    /// ahead of it and it is small enough to be copied.
     pub(super) fn can_stage_data(&self, payload: usize) -> bool {
-        self.control.is_empty()
-            && self.data.is_empty()
-            && payload < self.zero_copy_threshold
-            && self.staged.len() < self.chunk_size
+        self.control.is_empty() && self.data.is_empty() && payload < self.zero_copy_threshold
     }
 
     /// Serializes a small data message (see [`Outbox::can_stage_data`]) into the staged bytes
@@ -128,6 +132,22 @@ impl Outbox {
         self.staged_payload += payload;
         stats.messages_out += 1;
         stats.payload_bytes_out += payload as u64;
+        if self.staged.len() >= self.chunk_size {
+            // A full chunk: sealed as it is, so a chunk handed out stays about one chunk long
+            // however far the sender runs ahead of the writer.
+            let (messages, payload) = (self.staged_messages, self.staged_payload);
+            let bytes = self.take_staged();
+            self.sealed_messages += messages;
+            self.sealed_payload += payload;
+            self.sealed.push_back(SealedChunk { bytes, messages, payload });
+        }
+    }
+
+    /// Moves the sealed chunks to `chunks` (they no longer count as queued).
+    fn unseal(&mut self) {
+        self.chunks.extend(self.sealed.drain(..).map(|c| c.bytes));
+        self.sealed_messages = 0;
+        self.sealed_payload = 0;
     }
 
     /// The staged bytes, frozen for the driver; staged messages no longer count as queued.
@@ -144,12 +164,12 @@ impl Outbox {
 
     /// Data messages queued (or serialized and not yet handed out).
     pub(super) fn queued_messages(&self) -> usize {
-        self.data.len() + self.staged_messages
+        self.data.len() + self.staged_messages + self.sealed_messages
     }
 
     /// Payload bytes of the queued data messages.
     pub(super) fn queued_bytes(&self) -> usize {
-        self.data_bytes + self.staged_payload
+        self.data_bytes + self.staged_payload + self.sealed_payload
     }
 
     /// Discards both queues (serialized bytes stay); returns how many items were discarded.
@@ -169,6 +189,13 @@ impl Outbox {
         peer: Option<ZmtpVersion>,
         stats: &mut LinkStats,
     ) -> Option<Bytes> {
+        if self.chunks.is_empty()
+            && let Some(sealed) = self.sealed.pop_front()
+        {
+            self.sealed_messages -= sealed.messages;
+            self.sealed_payload -= sealed.payload;
+            return Some(sealed.bytes);
+        }
         if self.chunks.is_empty() {
             if let Some(version) = peer {
                 self.fill(version, stats, self.chunk_size);
@@ -182,6 +209,7 @@ impl Outbox {
 
     /// Serializes everything queued (used by a graceful close).
     pub(super) fn flush_all(&mut self, version: ZmtpVersion, stats: &mut LinkStats) {
+        self.unseal();
         while !self.control.is_empty() || !self.data.is_empty() {
             self.fill(version, stats, usize::MAX);
         }
@@ -260,4 +288,12 @@ impl Outbox {
             }
         }
     }
+}
+
+/// A full chunk of messages serialized at once, with what it holds (for the high-water mark).
+#[derive(Debug)]
+struct SealedChunk {
+    bytes: Bytes,
+    messages: usize,
+    payload: usize,
 }

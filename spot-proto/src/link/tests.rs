@@ -541,12 +541,14 @@ fn a_sender_far_ahead_of_the_writer_gets_chunks_of_about_one_transmit_chunk() {
         let body = Bytes::from(vec![(i % 251) as u8; 1000]);
         assert_eq!(p.dialer.send_frames(&[&topic, &body]), Ok(SendOutcome::Queued));
     }
+    assert_eq!(p.dialer.queued_messages(), COUNT as usize, "all count until handed out");
     let mut total = 0;
     while let Some(chunk) = p.dialer.poll_transmit() {
         assert!(chunk.len() <= chunk_size + 1024, "a {}-byte chunk", chunk.len());
         total += chunk.len();
         p.listener.handle_read(ms(0), BytesMut::from(&chunk[..]));
     }
+    assert_eq!(p.dialer.queued_messages(), 0);
     assert_eq!(total, COUNT as usize * (2 + 1 + 9 + 1000));
     let mut got = 0u32;
     while let Some(event) = p.listener.poll_event() {
