@@ -440,13 +440,13 @@ impl TopicDirectory {
         self.entries.contains_key(topic.as_bytes())
     }
 
-    /// Whether `topic` (a name or a validated [`Topic`](crate::wire::spot::Topic)) is LOCAL.
+    /// Whether `topic` (a name or a validated [`Topic`]) is LOCAL.
     pub fn is_local<T: AsRef<[u8]> + ?Sized>(&self, topic: &T) -> bool {
         self.entries.get(topic.as_ref()).is_some_and(|e| e.local)
     }
 
     /// The owner of a REMOTE topic (`None` for LOCAL and unknown topics); `topic` is a name or
-    /// a validated [`Topic`](crate::wire::spot::Topic) (looked up by its bytes, not re-checked).
+    /// a validated [`Topic`] (looked up by its bytes, not re-checked).
     pub fn owner_of<T: AsRef<[u8]> + ?Sized>(&self, topic: &T) -> Option<&TopicOwner> {
         let entry = self.entries.get(topic.as_ref())?;
         if entry.local {
