@@ -113,16 +113,7 @@ impl Membership {
                     self.push_pull_with_stranger(now, from);
                 }
             }
-            SwimMessage::Ack { seq } => {
-                if matches!(self.phase, Phase::Joining { .. }) {
-                    self.complete_join(now);
-                }
-                if !self.probe_acked(now, seq)
-                    && let Some(forward) = self.forwards.remove(&seq)
-                {
-                    self.send(forward.requester, &SwimMessage::Ack { seq: forward.seq }, false);
-                }
-            }
+            SwimMessage::Ack { seq } => self.on_ack(now, seq),
             SwimMessage::PingReq { seq, target, target_endpoint } => {
                 self.serve_ping_req(now, from, seq, target, target_endpoint);
             }
@@ -131,6 +122,19 @@ impl Membership {
             SwimMessage::Gossip => {}
         }
         self.sync_counts();
+    }
+
+    /// An ACK, by either path: it completes a join, answers our probe, or is passed on to the
+    /// member that asked us to probe for it.
+    fn on_ack(&mut self, now: Instant, seq: u32) {
+        if matches!(self.phase, Phase::Joining { .. }) {
+            self.complete_join(now);
+        }
+        if !self.probe_acked(now, seq)
+            && let Some(forward) = self.forwards.remove(&seq)
+        {
+            self.send(forward.requester, &SwimMessage::Ack { seq: forward.seq }, false);
+        }
     }
 
     /// [`Self::handle_datagram`] for a plain PING, ACK or NACK (no update, no suspicion, a
@@ -147,16 +151,7 @@ impl Membership {
                 }
                 self.send(from, &SwimMessage::Ack { seq }, false);
             }
-            QuickMessage::Ack { seq } => {
-                if matches!(self.phase, Phase::Joining { .. }) {
-                    self.complete_join(now);
-                }
-                if !self.probe_acked(now, seq)
-                    && let Some(forward) = self.forwards.remove(&seq)
-                {
-                    self.send(forward.requester, &SwimMessage::Ack { seq: forward.seq }, false);
-                }
-            }
+            QuickMessage::Ack { seq } => self.on_ack(now, seq),
             QuickMessage::Nack { seq } => self.probe_nacked(seq),
         }
         // None of this changes the table, and every input that does syncs the counts at its
