@@ -120,14 +120,7 @@ impl SwimDatagram {
             });
         }
         let mut reader = Reader::new(datagram);
-        let magic: [u8; 2] = reader.array("SWIM magic")?;
-        if magic != SWIM_MAGIC {
-            return Err(DecodeError::BadMagic);
-        }
-        let version = reader.u8("SWIM version")?;
-        if version != SWIM_VERSION {
-            return Err(DecodeError::UnsupportedSwimVersion { version });
-        }
+        read_magic_and_version(&mut reader)?;
         let flags = reader.u8("SWIM flags")?;
         if flags & !FLAG_ENCRYPTED != 0 {
             return Err(DecodeError::InvalidValue { what: "SWIM flags", value: u64::from(flags) });
@@ -430,4 +423,17 @@ pub struct Datagram {
     pub to: Endpoint,
     /// The encoded datagram.
     pub payload: Bytes,
+}
+
+/// Reads the magic and version that open every SWIM datagram and full-state blob.
+fn read_magic_and_version(reader: &mut Reader<'_>) -> Result<(), DecodeError> {
+    let magic: [u8; 2] = reader.array("SWIM magic")?;
+    if magic != SWIM_MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let version = reader.u8("SWIM version")?;
+    if version != SWIM_VERSION {
+        return Err(DecodeError::UnsupportedSwimVersion { version });
+    }
+    Ok(())
 }

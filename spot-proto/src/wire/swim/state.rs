@@ -8,7 +8,7 @@ use super::update::{
     node_id_len, put_endpoint, put_node_id, put_tags, read_endpoint, read_node_id, read_state,
     read_tags, tags_len,
 };
-use super::{SWIM_MAGIC, SWIM_VERSION};
+use super::{SWIM_MAGIC, SWIM_VERSION, read_magic_and_version};
 use crate::endpoint::Endpoint;
 use crate::wire::spot::{MAX_NODE_ID_LEN, MemberInfo, MemberState, NodeId, Tag};
 use crate::{DecodeError, Limits};
@@ -159,14 +159,7 @@ fn read_head<'a>(
         });
     }
     let mut reader = Reader::new(blob);
-    let magic: [u8; 2] = reader.array("SWIM magic")?;
-    if magic != SWIM_MAGIC {
-        return Err(DecodeError::BadMagic);
-    }
-    let version = reader.u8("SWIM version")?;
-    if version != SWIM_VERSION {
-        return Err(DecodeError::UnsupportedSwimVersion { version });
-    }
+    read_magic_and_version(&mut reader)?;
     let kind = match reader.u8("full state kind")? {
         KIND_REQUEST => FullStateKind::Request,
         KIND_RESPONSE => FullStateKind::Response,
