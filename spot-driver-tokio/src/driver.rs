@@ -439,28 +439,37 @@ impl Driver {
     /// matched a subscription without a live stream goes once to the `recv` queue.
     fn dispatch_deliveries(&mut self) {
         let counters = &self.shared.counters;
+        let mut routed_any = false;
         while let Some(delivery) = self.node.recv() {
+            routed_any = true;
             let routed = self.subscriptions.route(delivery, &self.inbox);
             DriverCounters::add(&counters.stream_dropped, routed.stream_dropped);
             DriverCounters::add(&counters.inbox_dropped, u64::from(routed.inbox_dropped));
             // A full stream presses too: its reader needs the turn.
             self.pressed |= routed.pressed || routed.stream_dropped > 0;
         }
-        self.subscriptions.flush(&self.inbox);
+        // Only offers stage anything: without one, no stream needs visiting.
+        if routed_any {
+            self.subscriptions.flush(&self.inbox);
+        }
     }
 
     /// Finishes waiting calls and feeds the event streams.
     fn dispatch_events(&mut self) {
+        let mut offered_any = false;
         while let Some(event) = self.node.poll_event() {
             if let NodeEvent::Membership(MembershipEvent::Joined) = &event {
                 // Before the join's callers hear of it, so they see the node's new identity.
                 self.refresh_info();
             }
             let Some(event) = self.pending.settle(event) else { continue };
+            offered_any = true;
             let dropped = self.event_feeds.offer(&event);
             DriverCounters::add(&self.shared.counters.events_dropped, dropped);
         }
-        self.event_feeds.flush();
+        if offered_any {
+            self.event_feeds.flush();
+        }
     }
 
     /// Closes every connection and socket, frees the inproc names, ends the streams and tells
