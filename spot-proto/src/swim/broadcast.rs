@@ -36,7 +36,13 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct BroadcastQueue {
     entries: BTreeMap<Key, Entry>,
-    index: FxHashMap<NodeId, Key>,
+    /// Each pending update's priority and sequence number, by member. Neither changes while the
+    /// update is pending (its transmission count does), so sending an update, which happens
+    /// about `limit` times per update, does not touch this map; replacing one finds its key by
+    /// trying the transmission counts up to `most_transmits`.
+    index: FxHashMap<NodeId, (Priority, u64)>,
+    /// The highest transmission count any pending update has reached.
+    most_transmits: u32,
     next_seq: u64,
     taken: Vec<Key>,
 }
@@ -63,13 +69,16 @@ impl BroadcastQueue {
 
     /// Queues an update about `id`, replacing any older one about the same member.
     pub(crate) fn push(&mut self, id: NodeId, payload: Bytes, priority: Priority) {
-        if let Some(old) = self.index.remove(&id) {
-            self.entries.remove(&old);
-        }
-        let key = (priority, 0, Reverse(self.next_seq));
+        let seq = self.next_seq;
         self.next_seq += 1;
-        self.index.insert(id.clone(), key);
-        self.entries.insert(key, Entry { id, payload });
+        if let Some((old_priority, old_seq)) = self.index.insert(id.clone(), (priority, seq)) {
+            for transmits in 0..=self.most_transmits {
+                if self.entries.remove(&(old_priority, transmits, Reverse(old_seq))).is_some() {
+                    break;
+                }
+            }
+        }
+        self.entries.insert((priority, 0, Reverse(seq)), Entry { id, payload });
     }
 
     /// Piggybacks as many pending updates as fit into `writer`, skipping `skip` (an update the
@@ -94,18 +103,33 @@ impl BroadcastQueue {
                 break;
             }
         }
-        for key in self.taken.drain(..) {
-            let Some(entry) = self.entries.remove(&key) else { continue };
+        let mut taken = core::mem::take(&mut self.taken);
+        for key in taken.drain(..) {
             let transmits = key.1 + 1;
             if transmits >= limit {
-                self.index.remove(&entry.id);
-            } else {
-                let new_key = (key.0, transmits, key.2);
-                if let Some(indexed) = self.index.get_mut(&entry.id) {
-                    *indexed = new_key;
+                if let Some(entry) = self.entries.remove(&key) {
+                    self.index.remove(&entry.id);
                 }
-                self.entries.insert(new_key, entry);
+                continue;
             }
+            self.rekey(key, (key.0, transmits, key.2));
+            self.most_transmits = self.most_transmits.max(transmits);
+        }
+        self.taken = taken;
+    }
+
+    /// Moves the update at `key` to `new_key`.
+    fn rekey(&mut self, key: Key, new_key: Key) {
+        if self.entries.len() == 1 {
+            // Emptying the tree would free its node, and re-inserting allocate it again: the
+            // lone update is copied under its new key first (its payload moved, not cloned).
+            let Some(entry) = self.entries.get_mut(&key) else { return };
+            let moved =
+                Entry { id: entry.id.clone(), payload: core::mem::take(&mut entry.payload) };
+            self.entries.insert(new_key, moved);
+            self.entries.remove(&key);
+        } else if let Some(entry) = self.entries.remove(&key) {
+            self.entries.insert(new_key, entry);
         }
     }
 
@@ -113,5 +137,6 @@ impl BroadcastQueue {
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();
+        self.most_transmits = 0;
     }
 }
