@@ -13,7 +13,7 @@ use spot_proto::swim::{
     LocalMember, MemberInfo, MemberState, Membership, MembershipEvent, PushPull, SwimConfig,
 };
 use spot_proto::wire::spot::{NodeId, Tag};
-use spot_proto::wire::swim::{SwimDatagram, SwimMessage};
+use spot_proto::wire::swim::{MemberUpdate, SwimDatagram, SwimMessage, UpdateKind};
 use spot_proto::{Endpoint, Instant, Limits, NodeError};
 
 const DELAY: Duration = Duration::from_millis(1);
@@ -581,4 +581,63 @@ fn a_push_pull_request_datagram_starts_a_full_state_exchange() {
     assert_eq!(net.node(0).handle_push_pull(now, endpoint(1), response), None);
     assert!(net.node(0).stats().push_pull_bytes_out > 0);
     assert!(net.node(1).stats().push_pull_bytes_in > 0);
+}
+
+/// A GOSSIP datagram from node `from` (of `net`) carrying `updates`.
+fn gossip_from(net: &Net, from: usize, updates: Vec<MemberUpdate>) -> Bytes {
+    let datagram =
+        SwimDatagram { cluster_id: 0, sender: net.id(from), message: SwimMessage::Gossip, updates };
+    datagram.to_bytes(&Limits::default())
+}
+
+#[test]
+fn a_repeated_update_is_known_and_skipped_but_a_stale_one_is_still_corrected() {
+    let mut net = Net::new(3, SwimConfig::lan());
+    net.converge();
+    let now = net.now;
+    let dead = MemberUpdate { id: net.id(2), incarnation: 0, kind: UpdateKind::Dead };
+    let rumour = gossip_from(&net, 1, vec![dead]);
+    let node = net.node(0);
+    node.handle_datagram(now, endpoint(1), rumour.clone());
+    assert!(
+        core::iter::from_fn(|| node.poll_event())
+            .any(|e| matches!(e, MembershipEvent::MemberDead { .. })),
+        "the first copy is applied"
+    );
+    assert_eq!(node.stats().dead, 1);
+    assert_eq!((node.stats().updates_received, node.stats().updates_known), (1, 0));
+    while node.poll_transmit().is_some() {}
+
+    // The same update again, from another member: it is what node 0 is gossiping itself.
+    node.handle_datagram(now, endpoint(2), rumour.clone());
+    assert_eq!((node.stats().updates_received, node.stats().updates_known), (2, 1));
+    assert!(node.poll_event().is_none(), "a known update changes nothing");
+    assert!(node.poll_transmit().is_none(), "and answers nothing");
+
+    // Member 2 refutes with a higher incarnation: a different update, applied.
+    let alive = MemberUpdate {
+        id: net.id(2),
+        incarnation: 1,
+        kind: UpdateKind::Alive { endpoint: endpoint(2), tags: vec![] },
+    };
+    let refutation = gossip_from(&net, 2, vec![alive]);
+    let node = net.node(0);
+    node.handle_datagram(now, endpoint(2), refutation);
+    assert_eq!(node.stats().updates_known, 1);
+    assert_eq!((node.stats().alive, node.stats().dead), (2, 0));
+    while node.poll_event().is_some() {}
+
+    // The old death rumour is now stale, not known: its sender is told the member is alive.
+    let later = now + Duration::from_secs(5);
+    node.handle_datagram(later, endpoint(1), rumour);
+    assert_eq!((node.stats().updates_received, node.stats().updates_known), (4, 1));
+    let correction = node.poll_transmit().expect("a correction for the stale rumour");
+    assert_eq!(correction.to, endpoint(1));
+    let decoded = SwimDatagram::decode(&correction.payload, &Limits::default()).unwrap();
+    assert!(
+        decoded.updates.iter().any(|u| u.id == net.id(2)
+            && u.incarnation == 1
+            && matches!(u.kind, UpdateKind::Alive { .. })),
+        "the correction carries the refutation: {decoded:?}"
+    );
 }

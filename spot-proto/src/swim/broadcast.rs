@@ -26,6 +26,15 @@ pub(crate) enum Priority {
 
 type Key = (Priority, u32, Reverse<u64>);
 
+/// What [`BroadcastQueue`] indexes of a pending update by its member.
+#[derive(Debug)]
+struct Pending {
+    priority: Priority,
+    seq: u64,
+    /// The encoded update (shared with its entry).
+    payload: Bytes,
+}
+
 #[derive(Debug)]
 struct Entry {
     id: NodeId,
@@ -40,7 +49,7 @@ pub(crate) struct BroadcastQueue {
     /// update is pending (its transmission count does), so sending an update, which happens
     /// about `limit` times per update, does not touch this map; replacing one finds its key by
     /// trying the transmission counts up to `most_transmits`.
-    index: FxHashMap<NodeId, (Priority, u64)>,
+    index: FxHashMap<NodeId, Pending>,
     /// The highest transmission count any pending update has reached.
     most_transmits: u32,
     next_seq: u64,
@@ -67,13 +76,23 @@ impl BroadcastQueue {
         self.entries.len()
     }
 
+    /// Whether the pending update about `id` is encoded exactly as `encoded`: a received update
+    /// that repeats what we are still disseminating. (Every change we make to a member's record
+    /// queues its new update in place of the old one, so such an update is one we applied
+    /// already and applying it again changes nothing.)
+    pub(crate) fn holds(&self, id: &NodeId, encoded: &[u8]) -> bool {
+        !self.index.is_empty()
+            && self.index.get(id).is_some_and(|pending| pending.payload.as_ref() == encoded)
+    }
+
     /// Queues an update about `id`, replacing any older one about the same member.
     pub(crate) fn push(&mut self, id: NodeId, payload: Bytes, priority: Priority) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some((old_priority, old_seq)) = self.index.insert(id.clone(), (priority, seq)) {
+        let pending = Pending { priority, seq, payload: payload.clone() };
+        if let Some(old) = self.index.insert(id.clone(), pending) {
             for transmits in 0..=self.most_transmits {
-                if self.entries.remove(&(old_priority, transmits, Reverse(old_seq))).is_some() {
+                if self.entries.remove(&(old.priority, transmits, Reverse(old.seq))).is_some() {
                     break;
                 }
             }

@@ -83,6 +83,8 @@ pub struct Membership {
     pub(crate) local_alive: Bytes,
     /// Encoded ALIVE updates answering stale rumours in the datagram being handled.
     pub(crate) corrections: Vec<Bytes>,
+    /// Where each update of the datagram being handled lies in it (reused between datagrams).
+    pub(crate) update_spans: Vec<core::ops::Range<usize>>,
     pub(crate) last_correction: Option<Instant>,
     pub(crate) config: SwimConfig,
     pub(crate) rng: SpotRng,
@@ -159,6 +161,7 @@ impl Membership {
             stats: SwimStats::default(),
             scratch: Vec::new(),
             corrections: Vec::new(),
+            update_spans: Vec::new(),
             last_correction: None,
             recent_deaths: VecDeque::new(),
             partition_quiet_until: now,

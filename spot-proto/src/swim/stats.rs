@@ -30,6 +30,9 @@ pub struct SwimStats {
     pub updates_sent: u64,
     /// Member updates received.
     pub updates_received: u64,
+    /// Of those, updates that repeated one we were still disseminating (skipped: applied
+    /// already).
+    pub updates_known: u64,
     /// Datagrams that answered a stale rumour with newer knowledge.
     pub corrections_sent: u64,
     /// Datagrams dropped because they did not decode (including other clusters' datagrams and

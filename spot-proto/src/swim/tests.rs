@@ -191,3 +191,25 @@ fn a_table_slot_is_six_words() {
     // The converged 10,000-member simulation holds 10^8 slots: their size is its memory.
     assert!(core::mem::size_of::<Option<Member>>() <= 48);
 }
+
+#[test]
+fn the_queue_holds_exactly_the_pending_encoding_until_it_is_replaced_or_spent() {
+    let mut queue = BroadcastQueue::default();
+    let dead = update("d", UpdateKind::Dead).to_bytes();
+    assert!(!queue.holds(&id("d"), &dead), "nothing pending yet");
+    queue.push(id("d"), dead.clone(), Priority::Urgent);
+    assert!(queue.holds(&id("d"), &dead));
+    assert!(!queue.holds(&id("e"), &dead), "another member");
+    let left = update("d", UpdateKind::Left).to_bytes();
+    assert!(!queue.holds(&id("d"), &left), "another update about the member");
+    // Sending it does not change what is held; the newer update replaces it.
+    assert_eq!(written_ids(&mut queue, 3), vec![id("d")]);
+    assert!(queue.holds(&id("d"), &dead));
+    queue.push(id("d"), left.clone(), Priority::Left);
+    assert!(!queue.holds(&id("d"), &dead) && queue.holds(&id("d"), &left));
+    assert_eq!(queue.len(), 1, "the replaced update was removed, after one send too");
+    // Spent after its budget: no longer held.
+    assert_eq!(written_ids(&mut queue, 2), vec![id("d")]);
+    assert_eq!(written_ids(&mut queue, 2), vec![id("d")]);
+    assert!(queue.is_empty() && !queue.holds(&id("d"), &left));
+}

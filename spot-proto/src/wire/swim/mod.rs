@@ -94,7 +94,7 @@ impl SwimDatagram {
     /// Decodes a datagram of any cluster. Every violation is a typed [`DecodeError`]; the update
     /// count is checked against the bytes present before anything is allocated.
     pub fn decode(datagram: &Bytes, limits: &Limits) -> Result<Self, DecodeError> {
-        Self::decode_inner(datagram, None, limits)
+        Self::decode_inner(datagram, None, limits, None)
     }
 
     /// Decodes a datagram and checks that it belongs to `cluster_id`
@@ -104,13 +104,26 @@ impl SwimDatagram {
         cluster_id: u64,
         limits: &Limits,
     ) -> Result<Self, DecodeError> {
-        Self::decode_inner(datagram, Some(cluster_id), limits)
+        Self::decode_inner(datagram, Some(cluster_id), limits, None)
+    }
+
+    /// [`Self::decode_for_cluster`], also giving where each update's encoding lies in the
+    /// datagram: `spans[i]` is the byte range of `updates[i]` (`spans` is cleared first).
+    pub(crate) fn decode_for_cluster_with_spans(
+        datagram: &Bytes,
+        cluster_id: u64,
+        limits: &Limits,
+        spans: &mut Vec<core::ops::Range<usize>>,
+    ) -> Result<Self, DecodeError> {
+        spans.clear();
+        Self::decode_inner(datagram, Some(cluster_id), limits, Some(spans))
     }
 
     fn decode_inner(
         datagram: &Bytes,
         expected_cluster: Option<u64>,
         limits: &Limits,
+        mut spans: Option<&mut Vec<core::ops::Range<usize>>>,
     ) -> Result<Self, DecodeError> {
         if datagram.len() > limits.max_datagram_size {
             return Err(DecodeError::TooLarge {
@@ -157,7 +170,11 @@ impl SwimDatagram {
         }
         let mut updates = Vec::with_capacity(count);
         for _ in 0..count {
+            let start = reader.pos();
             updates.push(MemberUpdate::read(&mut reader, limits)?);
+            if let Some(spans) = spans.as_deref_mut() {
+                spans.push(start..reader.pos());
+            }
         }
         reader.finish("SWIM datagram")?;
         Ok(SwimDatagram { cluster_id, sender, message, updates })

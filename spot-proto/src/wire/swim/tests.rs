@@ -539,3 +539,42 @@ fn full_state_view_accepts_what_the_decoder_accepts() {
     }
     assert!(accepted > 50, "accepted {accepted}");
 }
+
+#[test]
+fn update_spans_cover_exactly_each_update_encoding() {
+    let limits = limits();
+    let sender = NodeId::copy_from_str("sender", &limits).unwrap();
+    let updates = vec![
+        MemberUpdate {
+            id: NodeId::copy_from_str("a", &limits).unwrap(),
+            incarnation: 3,
+            kind: UpdateKind::Alive { endpoint: Endpoint::localhost(9), tags: vec![] },
+        },
+        MemberUpdate {
+            id: NodeId::copy_from_str("bb", &limits).unwrap(),
+            incarnation: 7,
+            kind: UpdateKind::Suspect { by: sender.clone() },
+        },
+        MemberUpdate {
+            id: NodeId::copy_from_str("ccc", &limits).unwrap(),
+            incarnation: 1,
+            kind: UpdateKind::Dead,
+        },
+    ];
+    let datagram = SwimDatagram {
+        cluster_id: 7,
+        sender,
+        message: SwimMessage::Ping { seq: 4, target: None, suspicion: None },
+        updates: updates.clone(),
+    }
+    .to_bytes(&limits);
+    let mut spans = Vec::from([0..1, 1..2]);
+    let decoded =
+        SwimDatagram::decode_for_cluster_with_spans(&datagram, 7, &limits, &mut spans).unwrap();
+    assert_eq!(decoded.updates, updates);
+    assert_eq!(spans.len(), 3, "the stale span was cleared");
+    for (update, span) in updates.iter().zip(&spans) {
+        assert_eq!(&datagram[span.clone()], &update.to_bytes()[..]);
+    }
+    assert_eq!(spans[2].end, datagram.len());
+}
