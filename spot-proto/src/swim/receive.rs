@@ -39,16 +39,14 @@ impl Membership {
         ) {
             return self.handle_quick(now, from, quick);
         }
-        let mut spans = core::mem::take(&mut self.update_spans);
         let decoded = match SwimDatagram::decode_for_cluster_with_spans(
             &datagram,
             self.config.cluster_id,
             &self.config.limits,
-            &mut spans,
+            &mut self.update_spans,
         ) {
             Ok(decoded) => decoded,
             Err(error) => {
-                self.update_spans = spans;
                 self.stats.malformed_dropped += 1;
                 if error == DecodeError::ClusterMismatch {
                     self.stats.cluster_mismatch += 1;
@@ -57,7 +55,6 @@ impl Membership {
             }
         };
         if self.is_local_id(&decoded.sender) {
-            self.update_spans = spans;
             return;
         }
         // The sender lookup is the hot path's costliest step in a large cluster (a cache miss
@@ -82,18 +79,18 @@ impl Membership {
             };
         self.stats.updates_received += decoded.updates.len() as u64;
         self.corrections.clear();
-        for (update, span) in decoded.updates.into_iter().zip(spans.drain(..)) {
+        for (index, update) in decoded.updates.into_iter().enumerate() {
             // Most updates arrive many times (each member sends each one about mult × log N
             // times): one that repeats our own pending update is known, and is skipped without
             // looking its member up.
+            let span = self.update_spans.get(index).cloned().unwrap_or_default();
             let encoded = datagram.get(span).unwrap_or_default();
-            if self.broadcasts.holds(&update.id, encoded) && !self.is_local_id(&update.id) {
+            if !self.is_local_id(&update.id) && self.broadcasts.holds(&update.id, encoded) {
                 self.stats.updates_known += 1;
                 continue;
             }
             self.apply_update(now, update);
         }
-        self.update_spans = spans;
         let corrections = core::mem::take(&mut self.corrections);
         // An ACK carries corrections for free; a datagram of their own goes at most once per
         // gossip interval (enough: a stale node keeps spreading its rumour, and is answered).
