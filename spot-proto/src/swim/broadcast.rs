@@ -52,6 +52,9 @@ pub(crate) struct BroadcastQueue {
     index: FxHashMap<NodeId, Pending>,
     /// The highest transmission count any pending update has reached.
     most_transmits: u32,
+    /// The pending updates' encoded bytes in all: what a datagram needs room for to carry
+    /// every one of them.
+    bytes: usize,
     next_seq: u64,
     taken: Vec<Key>,
 }
@@ -76,6 +79,12 @@ impl BroadcastQueue {
         self.entries.len()
     }
 
+    /// The pending updates' encoded length in all (a datagram carrying all of them needs this
+    /// much room for them).
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.bytes
+    }
+
     /// Whether the pending update about `id` is encoded exactly as `encoded`: a received update
     /// that repeats what we are still disseminating. (Every change we make to a member's record
     /// queues its new update in place of the old one, so such an update is one we applied
@@ -90,7 +99,9 @@ impl BroadcastQueue {
         let seq = self.next_seq;
         self.next_seq += 1;
         let pending = Pending { priority, seq, payload: payload.clone() };
+        self.bytes += payload.len();
         if let Some(old) = self.index.insert(id.clone(), pending) {
+            self.bytes -= old.payload.len();
             for transmits in 0..=self.most_transmits {
                 if self.entries.remove(&(old.priority, transmits, Reverse(old.seq))).is_some() {
                     break;
@@ -127,6 +138,7 @@ impl BroadcastQueue {
             let transmits = key.1 + 1;
             if transmits >= limit {
                 if let Some(entry) = self.entries.remove(&key) {
+                    self.bytes -= entry.payload.len();
                     self.index.remove(&entry.id);
                 }
                 continue;
@@ -157,5 +169,6 @@ impl BroadcastQueue {
         self.entries.clear();
         self.index.clear();
         self.most_transmits = 0;
+        self.bytes = 0;
     }
 }

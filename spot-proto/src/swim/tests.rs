@@ -213,3 +213,28 @@ fn the_queue_holds_exactly_the_pending_encoding_until_it_is_replaced_or_spent() 
     assert_eq!(written_ids(&mut queue, 2), vec![id("d")]);
     assert!(queue.is_empty() && !queue.holds(&id("d"), &left));
 }
+
+#[test]
+fn the_queue_counts_the_bytes_of_exactly_its_pending_updates() {
+    let mut queue = BroadcastQueue::default();
+    assert_eq!(queue.encoded_len(), 0);
+    let dead = update("d", UpdateKind::Dead).to_bytes();
+    let other = update("a", UpdateKind::Dead).to_bytes();
+    queue.push(id("d"), dead.clone(), Priority::Urgent);
+    queue.push(id("a"), other.clone(), Priority::Urgent);
+    assert_eq!(queue.encoded_len(), dead.len() + other.len());
+    // Replacing an update counts the new one's bytes in place of the old one's.
+    let left = update("d", UpdateKind::Left).to_bytes();
+    assert_ne!(left.len(), 0);
+    queue.push(id("d"), left.clone(), Priority::Left);
+    assert_eq!(queue.encoded_len(), left.len() + other.len());
+    // Sending leaves the count alone until an update is spent.
+    written_ids(&mut queue, 2);
+    assert_eq!(queue.encoded_len(), left.len() + other.len());
+    written_ids(&mut queue, 2);
+    assert!(queue.is_empty());
+    assert_eq!(queue.encoded_len(), 0);
+    queue.push(id("d"), dead.clone(), Priority::Urgent);
+    queue.clear();
+    assert_eq!(queue.encoded_len(), 0);
+}

@@ -35,22 +35,22 @@ impl Membership {
         include_self: bool,
         extra: &[Bytes],
     ) {
-        // Each datagram gets its own buffer, sized for what it can hold: the allocator hands
-        // back memory freed a moment ago (still in cache), where a per-member arena would walk
-        // through cold memory and share one reference count between dozens of datagrams.
-        let max = self.hot.max_datagram_size;
+        // Each datagram gets its own buffer, sized for what it will hold (at most the largest
+        // datagram): the allocator hands back memory freed a moment ago (still in cache),
+        // where a per-member arena would walk through cold memory and share one reference
+        // count between dozens of datagrams. Sizing for the largest datagram whenever updates
+        // were pending made every datagram of a busy period a 1.4 kB allocation, and the heap
+        // grew and shrank with them (page faults were a fifth of the CPU after a crash).
         let mut capacity = match self.prefix.get() {
             Some(prefix) => prefix.len() + message.encoded_len() + 1,
             None => DatagramWriter::head_len_of(&self.local.id, message),
         };
-        if self.broadcasts.is_empty() {
-            capacity += extra.iter().map(Bytes::len).sum::<usize>();
-            if include_self {
-                capacity += self.local_alive.len();
-            }
-        } else {
-            capacity = capacity.max(max);
+        capacity += extra.iter().map(Bytes::len).sum::<usize>();
+        if include_self {
+            capacity += self.local_alive.len();
         }
+        capacity += self.broadcasts.encoded_len();
+        let capacity = capacity.min(self.hot.max_datagram_size);
         let mut buf = BytesMut::with_capacity(capacity);
         let mut writer = match self.prefix.get() {
             Some(prefix) => DatagramWriter::with_prefix(
