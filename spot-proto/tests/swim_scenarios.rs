@@ -641,3 +641,29 @@ fn a_repeated_update_is_known_and_skipped_but_a_stale_one_is_still_corrected() {
         "the correction carries the refutation: {decoded:?}"
     );
 }
+
+#[test]
+fn health_scores_beat_on_probe_acks_and_not_on_gossip_bursts() {
+    let mut net = Net::new(3, SwimConfig::lan());
+    net.converge();
+    // A few probe rounds: member 1 has answered node 0's probes several times.
+    net.run_for(SwimConfig::lan().probe_interval * 12);
+    let member = net.id(1);
+    let now = net.now;
+    let later = now + Duration::from_millis(10);
+    let before = net.node(0).phi(&member, later).unwrap();
+    assert!(before > 0.0, "some time has passed since the last ACK");
+    // A burst of GOSSIP from member 1 (as while updates are pending) is no heartbeat: the
+    // score, a function of the beats seen and the time, is what it was without the burst.
+    for burst in 0..5 {
+        let gossip = gossip_from(&net, 1, vec![]);
+        net.node(0).handle_datagram(now + Duration::from_millis(burst), endpoint(1), gossip);
+    }
+    assert_eq!(net.node(0).phi(&member, later).unwrap(), before);
+    // Silence raises it; member 1's next ACKs to node 0's probes bring it back down.
+    let silent = net.node(0).phi(&member, now + Duration::from_secs(30)).unwrap();
+    assert!(silent > 1.0, "{silent}");
+    net.run_for(SwimConfig::lan().probe_interval * 3);
+    let now = net.now;
+    assert!(net.node(0).phi(&member, now).unwrap() < 1.0);
+}

@@ -161,7 +161,7 @@ impl MemberCard {
     }
 }
 
-/// Phi-accrual failure detector over the arrival times of a member's datagrams, with an
+/// Phi-accrual failure detector over the arrival times of a member's ACKs to our probes, with an
 /// exponential model of inter-arrival times: `phi = log10(e) × elapsed / mean`.
 ///
 /// Packed to 20 bytes so that a table slot ([`Member`]) is six words.

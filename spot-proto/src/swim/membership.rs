@@ -421,8 +421,9 @@ impl Membership {
         ids
     }
 
-    /// The phi-accrual suspicion level of a member (0 = just heard from it; about 1 after one
-    /// mean inter-arrival time of silence, growing linearly), `None` for an unknown member.
+    /// The phi-accrual suspicion level of a member, over the arrival times of its ACKs to our
+    /// own probes (one per probe round, a regular beat): 0 just after one, about 1 after one
+    /// mean interval of silence, growing linearly. `None` for an unknown member.
     pub fn phi(&self, id: &NodeId, now: Instant) -> Option<f64> {
         self.table.by_id(id).map(|m| m.phi.phi(now))
     }

@@ -45,9 +45,10 @@
 //! * **Identity**: the default node id is the advertised endpoint's text
 //!   ([`LocalMember::from_endpoint`]), so a restarted node keeps its id, hears its old
 //!   incarnation (suspect, dead or alive) from the cluster and refutes it with a higher one.
-//! * **Health**: a phi-accrual score per member ([`Membership::phi`]) and
-//!   [`MembershipEvent::PartitionSuspected`] when at least `partition_fraction` of the members
-//!   (and at least `partition_min_lost`) die within `partition_window`.
+//! * **Health**: a phi-accrual score per member over its ACKs to our probes
+//!   ([`Membership::phi`]) and [`MembershipEvent::PartitionSuspected`] when at least
+//!   `partition_fraction` of the members (and at least `partition_min_lost`) die within
+//!   `partition_window`.
 //!
 //! The member table is indexed by node id and by endpoint; nothing scans every member per packet.
 //! A table slot is six words: the member's [`MemberCard`] (id, endpoint and tags behind an `Arc`,

@@ -57,26 +57,14 @@ impl Membership {
         if self.is_local_id(&decoded.sender) {
             return;
         }
-        // The sender lookup is the hot path's costliest step in a large cluster (a cache miss
-        // or two), so the common messages skip it: ACKs and NACKs answer our own probes (their
-        // heartbeat is taken in `probe_acked`), and a PING that names us comes from a member
-        // that knows us (a joiner names no target and gets our ALIVE).
-        let skip_lookup = matches!(
-            decoded.message,
-            SwimMessage::Ack { .. }
-                | SwimMessage::Nack { .. }
-                | SwimMessage::Ping { target: Some(_), .. }
-        );
-        let sender_known = skip_lookup
-            || match self.table.slot_of(&decoded.sender) {
-                Some(slot) => {
-                    if let Some(member) = self.table.get_mut(slot) {
-                        member.phi.heartbeat(now);
-                    }
-                    true
-                }
-                None => false,
-            };
+        // Whether we know the sender matters only to a PING that names no target (a joiner,
+        // which gets our ALIVE): every other message skips the lookup, the hot path's costliest
+        // step in a large cluster (a cache miss or two). Health scores take their heartbeats
+        // from the ACKs to our own probes alone (see `probe_acked`): a regular beat, once per
+        // probe round, where the GOSSIP datagrams that come in bursts while updates are pending
+        // would skew each member's mean interval.
+        let sender_known = !matches!(decoded.message, SwimMessage::Ping { target: None, .. })
+            || self.table.slot_of(&decoded.sender).is_some();
         self.stats.updates_received += decoded.updates.len() as u64;
         self.corrections.clear();
         for (index, update) in decoded.updates.into_iter().enumerate() {
