@@ -164,7 +164,7 @@ impl MemberCard {
 /// Phi-accrual failure detector over the arrival times of a member's ACKs to our probes, with an
 /// exponential model of inter-arrival times: `phi = log10(e) × elapsed / mean`.
 ///
-/// Packed to 20 bytes so that a table slot ([`Member`]) is six words.
+/// Packed to 20 bytes, so that a probe-order entry is five words.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[repr(C, packed(4))]
 pub(crate) struct PhiDetector {
@@ -203,21 +203,17 @@ impl PhiDetector {
     }
 }
 
-/// One remote member in the table: the shared card and a few words of per-table state.
-///
-/// Laid out in this order (48 bytes) so that what a probe reads (card, incarnation, state)
-/// is in the first 25 bytes: in a table too large for the cache that is one line per probe.
+/// One remote member in the table: the shared card and a few words of per-table state (its
+/// health score is in its probe-order entry, which its ACKs reach without reading the slot).
 #[derive(Clone, Debug)]
-#[repr(C)]
 pub(crate) struct Member {
     pub(crate) card: MemberCard,
     pub(crate) incarnation: u64,
     pub(crate) since: Instant,
     pub(crate) state: MemberState,
-    pub(crate) phi: PhiDetector,
 }
 
-const _: () = assert!(core::mem::size_of::<Option<Member>>() == 48);
+const _: () = assert!(core::mem::size_of::<Option<Member>>() == 32);
 
 impl Member {
     pub(crate) fn new(
@@ -226,7 +222,7 @@ impl Member {
         incarnation: u64,
         now: Instant,
     ) -> Self {
-        Member { card, incarnation, state, since: now, phi: PhiDetector::default() }
+        Member { card, incarnation, state, since: now }
     }
 
     pub(crate) fn id(&self) -> &NodeId {

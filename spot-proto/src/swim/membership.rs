@@ -425,7 +425,8 @@ impl Membership {
     /// own probes (one per probe round, a regular beat): 0 just after one, about 1 after one
     /// mean interval of silence, growing linearly. `None` for an unknown member.
     pub fn phi(&self, id: &NodeId, now: Instant) -> Option<f64> {
-        self.table.by_id(id).map(|m| m.phi.phi(now))
+        let slot = self.table.slot_of(id)?;
+        self.table.phi_of(slot).map(|phi| phi.phi(now))
     }
 
     // ---- internals shared by the other files ----

@@ -51,9 +51,11 @@
 //!   `partition_window`.
 //!
 //! The member table is indexed by node id and by endpoint; nothing scans every member per packet.
-//! A table slot is six words: the member's [`MemberCard`] (id, endpoint and tags behind an `Arc`,
-//! shared by every table that is seeded with the same card through
-//! [`Membership::insert_known_cards`]) and its incarnation, state, time and phi detector.
+//! A table slot is four words: the member's [`MemberCard`] (id, endpoint and tags behind an
+//! `Arc`, shared by every table that is seeded with the same card through
+//! [`Membership::insert_known_cards`]), its incarnation, state and time. Its entry in the probe
+//! order holds the card again, a copy of the state and the phi detector, so that probing a
+//! member and taking its ACK read the order alone.
 //! The same seed and the same inputs give the same outputs, byte for byte.
 //!
 //! API notes beyond the agreed shape: [`Membership::member_at`], [`Membership::incarnation`],

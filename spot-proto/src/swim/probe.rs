@@ -20,6 +20,8 @@ pub(crate) struct Probe {
     /// The target's card (a reference count, not a copy of its id).
     pub(crate) target: MemberCard,
     pub(crate) slot: usize,
+    /// The target's place in the probe order (where its ACK's heartbeat goes).
+    pub(crate) order_pos: usize,
     pub(crate) acked: bool,
     pub(crate) expected_nacks: u32,
     pub(crate) nacks: u32,
@@ -131,12 +133,18 @@ impl Membership {
             return;
         }
         self.settle_probe(now);
-        if let Some(slot) = self.table.next_probe_target(&mut self.rng)
-            && let Some(member) = self.table.get(slot)
+        if let Some(order_pos) = self.table.next_probe_target(&mut self.rng)
+            && let Some(entry) = self.table.probe_entry(order_pos)
         {
-            let target = member.card.clone();
-            let endpoint = member.endpoint().clone();
-            let suspicion = (member.state == MemberState::Suspect).then_some(member.incarnation);
+            // The entry has all a probe needs; only a suspect's incarnation is in its slot.
+            let target = entry.card().clone();
+            let slot = entry.slot();
+            let endpoint = target.endpoint().clone();
+            let suspicion = if entry.is_suspect() {
+                self.table.get(slot).map(|member| member.incarnation)
+            } else {
+                None
+            };
             let seq = self.next_seq();
             self.send_ping(endpoint, seq, target.id(), suspicion);
             let timeout = self.scaled(self.hot.probe_timeout);
@@ -144,6 +152,7 @@ impl Membership {
                 seq,
                 target,
                 slot,
+                order_pos,
                 acked: false,
                 expected_nacks: 0,
                 nacks: 0,
@@ -225,11 +234,9 @@ impl Membership {
                 if !probe.acked {
                     probe.acked = true;
                     probe.indirect_at = None;
-                    let slot = probe.slot;
+                    let (slot, order_pos) = (probe.slot, probe.order_pos);
                     self.health = self.health.saturating_sub(1);
-                    if let Some(member) = self.table.get_mut(slot) {
-                        member.phi.heartbeat(now);
-                    }
+                    self.table.heartbeat(order_pos, slot, now);
                 }
                 true
             }

@@ -3,13 +3,20 @@
 //!
 //! A slot is a few words ([`Member`]: a shared card and the per-table state); the indexes hold
 //! 4-byte slot numbers ([`SlotIndex`]) and take the keys' hashes from the cards.
+//!
+//! Each member also has one [`ProbeEntry`] in the probe order, holding what a probe and its ACK
+//! need (the card, a copy of the state, the health score): a probe walks the order, which lies
+//! in memory in the order it is read, and touches no slot. In a cluster too large for the cache
+//! each slot is a miss by the time its member is probed again, and that read was the steady
+//! state's costliest step.
 
 use crate::endpoint::Endpoint;
 use crate::rng::SpotRng;
+use crate::time::Instant;
 use crate::wire::spot::{MemberState, NodeId};
 
 use super::index::SlotIndex;
-use super::member::{Member, MemberCard, index_hash};
+use super::member::{Member, MemberCard, PhiDetector, index_hash};
 
 /// Remote members (the local member is not in the table).
 #[derive(Debug, Default)]
@@ -17,14 +24,10 @@ use super::member::{Member, MemberCard, index_hash};
 pub(crate) struct MemberTable {
     // Hot fields first (see `Membership`'s layout).
     slots: Vec<Option<Member>>,
-    probe_order: Vec<u32>,
+    /// The probe round: one entry per member (and the entries of members removed during the
+    /// round, emptied, until the next reshuffle).
+    probe_order: Vec<ProbeEntry>,
     probe_pos: usize,
-    /// A copy of `probe_order[ahead_from..ahead_from + ahead_len]`, kept in this header so that
-    /// a probe reads the order's memory once per [`AHEAD`] probes, not every time (a member's
-    /// order is cold again by its next probe period). Emptied whenever the order changes.
-    ahead: [u32; AHEAD],
-    ahead_from: usize,
-    ahead_len: usize,
     counts: [usize; 4],
     /// The indexes and the free list, behind a pointer: a probe, a PING or an ACK needs none of
     /// them, and inline they would be 104 bytes among the fields every input reads.
@@ -37,10 +40,45 @@ struct TableIndex {
     by_id: SlotIndex,
     by_endpoint: SlotIndex,
     free: Vec<usize>,
+    /// Each slot's entry in the probe order ([`NOT_IN_ORDER`] for an empty slot).
+    order_pos: Vec<u32>,
 }
 
-/// Probe-order entries copied ahead (see `MemberTable::ahead`).
-const AHEAD: usize = 8;
+/// `TableIndex::order_pos` of an empty slot.
+const NOT_IN_ORDER: u32 = u32::MAX;
+
+/// A member's place in the probe order: what probing it and taking its ACK read.
+#[derive(Clone, Debug)]
+pub(crate) struct ProbeEntry {
+    card: MemberCard,
+    /// The member's health score, over its ACKs to our probes (which arrive just after the
+    /// probe read this entry).
+    phi: PhiDetector,
+    slot: u32,
+    /// The member's state, kept equal to its slot's; `None` once the member is removed.
+    state: Option<MemberState>,
+}
+
+impl ProbeEntry {
+    /// The member's card (id and endpoint).
+    pub(crate) fn card(&self) -> &MemberCard {
+        &self.card
+    }
+
+    /// The member's slot in the table.
+    pub(crate) fn slot(&self) -> usize {
+        self.slot as usize
+    }
+
+    /// Whether the member is suspect (a probe then reads its incarnation from the slot).
+    pub(crate) fn is_suspect(&self) -> bool {
+        self.state == Some(MemberState::Suspect)
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self.state, Some(MemberState::Alive | MemberState::Suspect))
+    }
+}
 
 fn state_index(state: MemberState) -> usize {
     usize::from(state.as_u8())
@@ -143,6 +181,7 @@ impl MemberTable {
         let reusable = self.index.free.len().min(additional);
         let fresh = additional - reusable;
         self.slots.reserve(fresh);
+        self.index.order_pos.reserve(fresh);
         self.probe_order.reserve(additional);
         let slots = &self.slots;
         self.index
@@ -157,6 +196,7 @@ impl MemberTable {
     pub(crate) fn insert(&mut self, member: Member, rng: &mut SpotRng) -> usize {
         self.counts[state_index(member.state)] += 1;
         let card = member.card.clone();
+        let state = member.state;
         let slot = match self.index.free.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(member);
@@ -164,18 +204,66 @@ impl MemberTable {
             }
             None => {
                 self.slots.push(Some(member));
+                self.index.order_pos.push(NOT_IN_ORDER);
                 self.slots.len() - 1
             }
         };
         self.index(slot, &card);
         // Push, then swap with a random entry of the rest of the round: O(1).
-        self.probe_order.push(slot as u32);
+        let entry =
+            ProbeEntry { card, phi: PhiDetector::default(), slot: slot as u32, state: Some(state) };
+        self.probe_order.push(entry);
         let last = self.probe_order.len() - 1;
         let pos = self.probe_pos.min(last);
         let at = pos + rng.index(last - pos + 1);
         self.probe_order.swap(at, last);
-        self.ahead_len = 0;
+        self.placed(at);
+        self.placed(last);
         slot
+    }
+
+    /// Records where the probe-order entry at `pos` is (after a move).
+    fn placed(&mut self, pos: usize) {
+        if let Some(entry) = self.probe_order.get(pos)
+            && entry.state.is_some()
+            && let Some(at) = self.index.order_pos.get_mut(entry.slot())
+        {
+            *at = pos as u32;
+        }
+    }
+
+    /// The probe-order entry of the member in `slot`.
+    fn entry_of(&self, slot: usize) -> Option<&ProbeEntry> {
+        let pos = *self.index.order_pos.get(slot)?;
+        self.probe_order.get(pos as usize).filter(|entry| entry.slot() == slot)
+    }
+
+    fn entry_of_mut(&mut self, slot: usize) -> Option<&mut ProbeEntry> {
+        let pos = *self.index.order_pos.get(slot)?;
+        self.probe_order.get_mut(pos as usize).filter(|entry| entry.slot() == slot)
+    }
+
+    /// The probe-order entry at `pos` (from [`Self::next_probe_target`]).
+    pub(crate) fn probe_entry(&self, pos: usize) -> Option<&ProbeEntry> {
+        self.probe_order.get(pos).filter(|entry| entry.state.is_some())
+    }
+
+    /// The health score of the member in `slot`.
+    pub(crate) fn phi_of(&self, slot: usize) -> Option<&PhiDetector> {
+        self.entry_of(slot).map(|entry| &entry.phi)
+    }
+
+    /// An ACK from the member in `slot`, probed through the entry at `pos`, arrived: a beat of
+    /// its health score (read through `pos`, which the probe just read, when it still holds the
+    /// member).
+    pub(crate) fn heartbeat(&mut self, pos: usize, slot: usize, now: Instant) {
+        let entry = match self.probe_order.get_mut(pos) {
+            Some(entry) if entry.slot() == slot && entry.state.is_some() => Some(entry),
+            _ => self.entry_of_mut(slot),
+        };
+        if let Some(entry) = entry {
+            entry.phi.heartbeat(now);
+        }
     }
 
     /// Indexes the member in `slot` by id and by endpoint (an endpoint another member had
@@ -196,10 +284,15 @@ impl MemberTable {
         );
     }
 
-    /// Forgets a member (reaping). Its probe-order entries are skipped lazily.
+    /// Forgets a member (reaping). Its probe-order entry is emptied, and dropped at the next
+    /// reshuffle.
     pub(crate) fn remove(&mut self, slot: usize) -> Option<Member> {
         let member = self.slots.get(slot)?.as_ref()?;
         let card = member.card.clone();
+        if let Some(entry) = self.entry_of_mut(slot) {
+            entry.state = None;
+        }
+        self.index.order_pos[slot] = NOT_IN_ORDER;
         // Unindex while the slot still holds its card (growing reads the cards' hashes).
         self.index.by_id.remove(card.id_hash(), slot);
         self.index.by_endpoint.remove(card.endpoint_hash(), slot);
@@ -214,6 +307,9 @@ impl MemberTable {
             self.counts[state_index(member.state)] -= 1;
             self.counts[state_index(state)] += 1;
             member.state = state;
+            if let Some(entry) = self.entry_of_mut(slot) {
+                entry.state = Some(state);
+            }
         }
     }
 
@@ -222,6 +318,9 @@ impl MemberTable {
     pub(crate) fn set_card(&mut self, slot: usize, card: MemberCard) {
         let Some(member) = self.slots.get_mut(slot).and_then(Option::as_mut) else { return };
         let old = core::mem::replace(&mut member.card, card.clone());
+        if let Some(entry) = self.entry_of_mut(slot) {
+            entry.card = card.clone();
+        }
         if old.endpoint() == card.endpoint() {
             return;
         }
@@ -235,41 +334,34 @@ impl MemberTable {
         );
     }
 
-    /// The next live member in shuffled round-robin order; a new round starts (reshuffled) when
-    /// the current one is exhausted.
+    /// The probe-order position of the next live member in shuffled round-robin order (see
+    /// [`Self::probe_entry`]); a new round starts (reshuffled) when the current one is
+    /// exhausted.
     pub(crate) fn next_probe_target(&mut self, rng: &mut SpotRng) -> Option<usize> {
         for _round in 0..2 {
-            while self.probe_pos < self.probe_order.len() {
-                let slot = self.order_at(self.probe_pos) as usize;
+            while let Some(entry) = self.probe_order.get(self.probe_pos) {
+                let pos = self.probe_pos;
                 self.probe_pos += 1;
-                if self.get(slot).is_some_and(Member::is_live) {
-                    return Some(slot);
+                if entry.is_live() {
+                    return Some(pos);
                 }
             }
-            self.probe_order.clear();
-            self.probe_order.extend(
-                self.slots
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, m)| m.as_ref().is_some_and(Member::is_live))
-                    .map(|(slot, _)| slot as u32),
-            );
-            rng.shuffle(&mut self.probe_order);
-            self.probe_pos = 0;
-            self.ahead_len = 0;
+            self.reshuffle(rng);
         }
         None
     }
 
-    /// `probe_order[index]` (which must exist), through the copied-ahead window.
-    fn order_at(&mut self, index: usize) -> u32 {
-        if !(self.ahead_from..self.ahead_from + self.ahead_len).contains(&index) {
-            let window = &self.probe_order[index..(index + AHEAD).min(self.probe_order.len())];
-            self.ahead[..window.len()].copy_from_slice(window);
-            self.ahead_from = index;
-            self.ahead_len = window.len();
+    /// Starts a round: the live members, in slot order, shuffled; then the others (kept for
+    /// their health scores, skipped by probes); removed members' entries are dropped.
+    fn reshuffle(&mut self, rng: &mut SpotRng) {
+        self.probe_order.retain(|entry| entry.state.is_some());
+        self.probe_order.sort_unstable_by_key(|entry| (!entry.is_live(), entry.slot));
+        let live = self.probe_order.iter().take_while(|entry| entry.is_live()).count();
+        rng.shuffle(&mut self.probe_order[..live]);
+        for (pos, entry) in self.probe_order.iter().enumerate() {
+            self.index.order_pos[entry.slot()] = pos as u32;
         }
-        self.ahead[index - self.ahead_from]
+        self.probe_pos = 0;
     }
 
     /// Up to `k` distinct random alive members (and suspect ones too, with `with_suspects`), not

@@ -78,7 +78,12 @@ fn probe_order_is_a_shuffled_round_robin_over_live_members() {
         table.insert(member(&format!("m{i}"), state), &mut rng);
     }
     let round = |table: &mut MemberTable, rng: &mut SpotRng| -> Vec<usize> {
-        (0..9).map(|_| table.next_probe_target(rng).unwrap()).collect()
+        (0..9)
+            .map(|_| {
+                let pos = table.next_probe_target(rng).unwrap();
+                table.probe_entry(pos).unwrap().slot()
+            })
+            .collect()
     };
     let first = round(&mut table, &mut rng);
     let second = round(&mut table, &mut rng);
@@ -237,4 +242,77 @@ fn the_queue_counts_the_bytes_of_exactly_its_pending_updates() {
     queue.push(id("d"), dead.clone(), Priority::Urgent);
     queue.clear();
     assert_eq!(queue.encoded_len(), 0);
+}
+
+/// The slots one probe round visits, in order.
+fn probe_round(table: &mut MemberTable, rng: &mut SpotRng, probes: usize) -> Vec<usize> {
+    (0..probes)
+        .map(|_| {
+            let pos = table.next_probe_target(rng).unwrap();
+            table.probe_entry(pos).unwrap().slot()
+        })
+        .collect()
+}
+
+#[test]
+fn probe_entries_follow_their_members_through_changes_and_reshuffles() {
+    let mut rng = SpotRng::from_seed(9);
+    let mut table = MemberTable::default();
+    for i in 0..6 {
+        table.insert(member(&format!("m{i}"), MemberState::Alive), &mut rng);
+    }
+    // A new endpoint reaches the entry: the next probe goes there.
+    let moved = table.slot_of(&id("m2")).unwrap();
+    let card = MemberCard::new(id("m2"), Endpoint::inproc("m2-new").unwrap(), vec![]);
+    table.set_card(moved, card);
+    let mut probed_moved = false;
+    for _ in 0..6 {
+        let pos = table.next_probe_target(&mut rng).unwrap();
+        let entry = table.probe_entry(pos).unwrap();
+        assert_eq!(entry.card().endpoint(), table.get(entry.slot()).unwrap().endpoint());
+        probed_moved |= entry.slot() == moved;
+        // Every member answers at once: a beat per probe.
+        let slot = entry.slot();
+        table.heartbeat(pos, slot, Instant::from_secs(1));
+    }
+    assert!(probed_moved);
+    // Beats outlive the reshuffle that starts the next round: a second beat, a second later,
+    // gives each member a mean interval of one second.
+    for _ in 0..6 {
+        let pos = table.next_probe_target(&mut rng).unwrap();
+        let slot = table.probe_entry(pos).unwrap().slot();
+        table.heartbeat(pos, slot, Instant::from_secs(2));
+    }
+    for slot in 0..6 {
+        let phi = table.phi_of(slot).unwrap().phi(Instant::from_secs(3));
+        assert!((phi - core::f64::consts::LOG10_E).abs() < 1e-9, "slot {slot}: phi {phi}");
+    }
+    // A suspect is still probed (and says so); a dead member is not.
+    let suspect = table.slot_of(&id("m4")).unwrap();
+    let dead = table.slot_of(&id("m5")).unwrap();
+    table.set_state(suspect, MemberState::Suspect);
+    table.set_state(dead, MemberState::Dead);
+    let mut round = probe_round(&mut table, &mut rng, 10);
+    round.sort_unstable();
+    round.dedup();
+    assert_eq!(round.len(), 5, "the five live members, the dead one never: {round:?}");
+    assert!(!round.contains(&dead));
+    // A removed member's slot is reused by a newcomer, who gets an entry of its own.
+    table.remove(dead);
+    assert!(table.phi_of(dead).is_none());
+    let newcomer = table.insert(member("m6", MemberState::Alive), &mut rng);
+    assert_eq!(newcomer, dead, "the freed slot is reused");
+    assert!(table.phi_of(newcomer).is_some());
+    // From some point on (the end of the round the newcomer joined), the probes come in
+    // rounds of six that each visit every live member once.
+    let probes = probe_round(&mut table, &mut rng, 24);
+    let is_round = |chunk: &[usize]| {
+        let mut sorted = chunk.to_vec();
+        sorted.sort_unstable();
+        sorted == (0..6).collect::<Vec<_>>()
+    };
+    assert!(
+        (0..6).any(|start| probes[start..start + 18].chunks(6).all(is_round)),
+        "not in rounds: {probes:?}"
+    );
 }
